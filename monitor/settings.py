@@ -1,0 +1,420 @@
+"""One typed `Settings` object: command line over environment over the catalog over defaults.
+
+This module owns the names and defaults of every setting in the contract
+(`MONITOR_*`, `GITHUB_TOKEN`, `HF_TOKEN`) and of the `[settings]`, `[policy]`,
+`[schedule]` and `[alerts]` tables of `sources.toml`. It validates all of them
+and reports every problem at once, with the catalog line where a value came
+from the file.
+
+Tokens are read from the environment only. A token in the catalog file is an
+error: catalogs get committed and shared, tokens must not be.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.errors import Problem, SettingsError
+
+DEFAULT_CATALOG = "sources.toml"
+DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
+DEFAULT_REPORTS_DIR = "reports"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+
+#: Environment variables that hold credentials. Tests scrub these, and the CLI
+#: redacts their values from anything it prints.
+SECRET_ENV_VARS = ("GITHUB_TOKEN", "HF_TOKEN")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A credential. Its repr and str never show the value; `reveal()` does, on purpose."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """When failures become verdicts. Defaults are the contract's; `[policy]` overrides them."""
+
+    deleted_after_checks: int = 2
+    deleted_min_hours: int = 24
+    dead_after_checks: int = 3
+    dead_min_hours: int = 48
+    unreachable_after_days: int = 7
+    stale_after_days: int = 365
+    #: A run in which more than this share of hosts fail at the network level is degraded.
+    degraded_host_share: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When `monitor daemon` runs the check and the weekly digest."""
+
+    check: str = "0 */6 * * *"
+    digest: str = "mon 08:00"
+    timezone: str = "UTC"
+    jitter_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs to know that is not in the catalog's entries."""
+
+    catalog: Path = Path(DEFAULT_CATALOG)
+    database_url: str = DEFAULT_DATABASE_URL
+    reports_dir: Path = Path(DEFAULT_REPORTS_DIR)
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    github_token: Secret | None = None
+    hf_endpoint: str = DEFAULT_HF_ENDPOINT
+    hf_token: Secret | None = None
+    arxiv_api_url: str = DEFAULT_ARXIV_API_URL
+    alert_urls: tuple[Secret, ...] = ()
+    now: datetime | None = None
+    policy: Policy = Policy()
+    schedule: Schedule = Schedule()
+
+    @property
+    def github_graphql_url(self) -> str:
+        """GitHub's GraphQL endpoint for this REST base (`/api/v3` becomes `/api/graphql`)."""
+        base = self.github_api_url.rstrip("/")
+        if base.endswith("/v3"):
+            base = base[: -len("/v3")]
+        return base + "/graphql"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value, so output can be scrubbed of them."""
+        found = [s.reveal() for s in (self.github_token, self.hf_token) if s is not None]
+        found += [s.reveal() for s in self.alert_urls]
+        return tuple(v for v in found if v)
+
+
+# --- the table of settings --------------------------------------------------------------------
+
+#: setting name -> (environment variable, may it appear in [settings]?)
+_ENV: dict[str, tuple[str, bool]] = {
+    "catalog": ("MONITOR_CATALOG", False),
+    "database_url": ("MONITOR_DATABASE_URL", True),
+    "reports_dir": ("MONITOR_REPORTS_DIR", True),
+    "github_api_url": ("MONITOR_GITHUB_API_URL", True),
+    "github_token": ("GITHUB_TOKEN", False),
+    "hf_endpoint": ("MONITOR_HF_ENDPOINT", True),
+    "hf_token": ("HF_TOKEN", False),
+    "arxiv_api_url": ("MONITOR_ARXIV_API_URL", True),
+    "alert_urls": ("MONITOR_ALERT_URLS", False),
+    "now": ("MONITOR_NOW", False),
+}
+
+#: Why a setting may not live in [settings], for the error message.
+_NOT_IN_FILE = {
+    "catalog": "the catalog cannot name itself; use --catalog or MONITOR_CATALOG",
+    "github_token": "tokens are read from the environment only; set GITHUB_TOKEN",
+    "hf_token": "tokens are read from the environment only; set HF_TOKEN",
+    "alert_urls": "alert URLs go in the [alerts] table as `urls`, or in MONITOR_ALERT_URLS",
+    "now": "the clock is set per run with --now or MONITOR_NOW, never in the catalog",
+}
+
+#: Keys that look like credentials, refused anywhere in [settings].
+_TOKEN_LIKE = re.compile(r"token|secret|password", re.IGNORECASE)
+
+TABLES = ("settings", "policy", "schedule", "alerts")
+
+LineOf = Callable[[str, str], int | None]
+"""(table, key) -> the catalog line that key is on, if known."""
+
+
+def parse_now(text: str) -> datetime:
+    """Parse an ISO 8601 time that must carry a UTC offset (`2026-11-21T08:00:00+00:00`, `…Z`)."""
+    value = datetime.fromisoformat(text.strip())
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("it has no UTC offset; add one, e.g. 2026-11-21T08:00:00+00:00 or …Z")
+    return value
+
+
+def split_alert_urls(text: str) -> tuple[str, ...]:
+    """Split MONITOR_ALERT_URLS on spaces and commas, as the contract says."""
+    return tuple(part for part in re.split(r"[\s,]+", text) if part)
+
+
+def _check_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("it is not an http(s) URL with a host")
+    return value.rstrip("/")
+
+
+def _check_database_url(value: str) -> str:
+    if "://" not in value:
+        raise ValueError(
+            "it is not an SQLAlchemy URL such as sqlite:///monitor.db or "
+            "postgresql+psycopg://user@host/db"
+        )
+    return value
+
+
+def _check_timezone(value: str) -> tzinfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("it is not an IANA time zone name such as UTC or Europe/Berlin") from None
+
+
+def _check_cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"it is not a five-field cron expression ({exc})") from None
+    return value
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_weekly(value: str) -> str:
+    match = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", value.lower())
+    if not match or match[1] not in _WEEKDAYS or int(match[2]) > 23 or int(match[3]) > 59:
+        raise ValueError('it is not a weekday and a time such as "mon 08:00"')
+    return f"{match[1]} {int(match[2]):02d}:{match[3]}"
+
+
+_CHECKS: dict[str, Callable[[str], Any]] = {
+    "database_url": _check_database_url,
+    "github_api_url": _check_base_url,
+    "hf_endpoint": _check_base_url,
+    "arxiv_api_url": _check_base_url,
+    "now": parse_now,
+}
+
+
+def resolve_settings(
+    environ: Mapping[str, str],
+    tables: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    catalog: Path | None = None,
+    now: str | None = None,
+    where: str = DEFAULT_CATALOG,
+    line_of: LineOf | None = None,
+) -> Settings:
+    """Build `Settings`: command line over `environ` over the catalog's `tables` over defaults.
+
+    `tables` is the parsed catalog (only its `settings`, `policy`, `schedule`
+    and `alerts` tables are read). Raises `SettingsError` listing every
+    invalid value, each located in the environment or on its catalog line.
+    """
+    tables = tables or {}
+    locate: LineOf = line_of or (lambda _table, _key: None)
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+
+    file_settings = _table(tables, "settings", where, problems, locate)
+    for key in file_settings:
+        if key in _NOT_IN_FILE:
+            problems.append(
+                Problem(
+                    where,
+                    f"[settings] {key} is not allowed here",
+                    locate("settings", key),
+                    _NOT_IN_FILE[key],
+                )
+            )
+        elif _TOKEN_LIKE.search(key):
+            problems.append(
+                Problem(
+                    where,
+                    f"[settings] {key} looks like a credential",
+                    locate("settings", key),
+                    "credentials are read from the environment only",
+                )
+            )
+        elif key not in _ENV:
+            problems.append(_unknown_key(where, "settings", key, list(_file_keys()), locate))
+
+    def take(name: str, raw: Any, source: str, line: int | None) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            problems.append(Problem(source, f"{name} must be a non-empty string", line))
+            return
+        check = _CHECKS.get(name)
+        try:
+            values[name] = check(raw) if check else raw
+        except ValueError as exc:
+            problems.append(Problem(source, f"{name} = {raw!r} is invalid: {exc}", line))
+
+    for name, (env_var, in_file) in _ENV.items():
+        if name == "catalog" and catalog is not None:
+            values[name] = str(catalog)
+        elif name == "now" and now is not None:
+            take(name, now, "--now", None)
+        elif environ.get(env_var, "").strip():
+            take(name, environ[env_var], f"environment variable {env_var}", None)
+        elif in_file and name in file_settings:
+            take(name, file_settings[name], where, locate("settings", name))
+
+    alert_urls = _alert_urls(environ, tables, where, problems, locate)
+    policy = _policy(tables, where, problems, locate)
+    schedule = _schedule(tables, where, problems, locate)
+
+    if problems:
+        raise SettingsError(problems)
+
+    def secret(name: str) -> Secret | None:
+        raw = values.get(name)
+        return Secret(raw.strip()) if raw else None
+
+    return Settings(
+        catalog=Path(values.get("catalog", DEFAULT_CATALOG)),
+        database_url=values.get("database_url", DEFAULT_DATABASE_URL),
+        reports_dir=Path(values.get("reports_dir", DEFAULT_REPORTS_DIR)),
+        github_api_url=values.get("github_api_url", DEFAULT_GITHUB_API_URL),
+        github_token=secret("github_token"),
+        hf_endpoint=values.get("hf_endpoint", DEFAULT_HF_ENDPOINT),
+        hf_token=secret("hf_token"),
+        arxiv_api_url=values.get("arxiv_api_url", DEFAULT_ARXIV_API_URL),
+        alert_urls=tuple(Secret(u) for u in alert_urls),
+        now=values.get("now"),
+        policy=policy,
+        schedule=schedule,
+    )
+
+
+def _file_keys() -> tuple[str, ...]:
+    return tuple(name for name, (_, in_file) in _ENV.items() if in_file)
+
+
+def _unknown_key(where: str, table: str, key: str, known: list[str], locate: LineOf) -> Problem:
+    import difflib
+
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(sorted(known))
+    return Problem(where, f"unknown key {key!r} in [{table}]", locate(table, key), hint)
+
+
+def _table(
+    tables: Mapping[str, Any], name: str, where: str, problems: list[Problem], locate: LineOf
+) -> Mapping[str, Any]:
+    value = tables.get(name, {})
+    if not isinstance(value, Mapping):
+        problems.append(
+            Problem(
+                where,
+                f"[{name}] must be a table",
+                locate(name, ""),
+                f"write it as a [{name}] section with key = value lines",
+            )
+        )
+        return {}
+    return value
+
+
+def _alert_urls(
+    environ: Mapping[str, str],
+    tables: Mapping[str, Any],
+    where: str,
+    problems: list[Problem],
+    locate: LineOf,
+) -> tuple[str, ...]:
+    alerts = _table(tables, "alerts", where, problems, locate)
+    for key in alerts:
+        if key != "urls":
+            problems.append(_unknown_key(where, "alerts", key, ["urls"], locate))
+    if environ.get("MONITOR_ALERT_URLS", "").strip():
+        return split_alert_urls(environ["MONITOR_ALERT_URLS"])
+    raw = alerts.get("urls", [])
+    if isinstance(raw, str):
+        return split_alert_urls(raw)
+    if isinstance(raw, list) and all(isinstance(u, str) for u in raw):
+        return tuple(u for u in raw if u.strip())
+    problems.append(
+        Problem(
+            where,
+            "[alerts] urls must be a list of Apprise URL strings",
+            locate("alerts", "urls"),
+            'e.g. urls = ["ntfy://my-topic"]',
+        )
+    )
+    return ()
+
+
+def _policy(
+    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+) -> Policy:
+    table = _table(tables, "policy", where, problems, locate)
+    defaults = Policy()
+    known = {f: getattr(defaults, f) for f in Policy.__dataclass_fields__}
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in known:
+            problems.append(_unknown_key(where, "policy", key, list(known), locate))
+            continue
+        default = known[key]
+        if isinstance(default, float):
+            ok = isinstance(raw, int | float) and not isinstance(raw, bool) and 0 < raw <= 1
+            expect = "a number between 0 and 1"
+        else:
+            ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1
+            expect = "a whole number of at least 1"
+        if ok:
+            values[key] = type(default)(raw)
+        else:
+            problems.append(
+                Problem(
+                    where,
+                    f"[policy] {key} = {raw!r} must be {expect}",
+                    locate("policy", key),
+                    f"the default is {default}",
+                )
+            )
+    return Policy(**values)
+
+
+def _schedule(
+    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+) -> Schedule:
+    table = _table(tables, "schedule", where, problems, locate)
+    checks: dict[str, Callable[[Any], Any]] = {
+        "check": _check_cron,
+        "digest": _check_weekly,
+        "timezone": lambda v: (_check_timezone(v), v)[1],
+        "jitter_seconds": _check_jitter,
+    }
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in checks:
+            problems.append(_unknown_key(where, "schedule", key, list(checks), locate))
+            continue
+        try:
+            if key != "jitter_seconds" and not isinstance(raw, str):
+                raise ValueError("it must be a string")
+            values[key] = checks[key](raw)
+        except ValueError as exc:
+            problems.append(
+                Problem(
+                    where, f"[schedule] {key} = {raw!r} is invalid: {exc}", locate("schedule", key)
+                )
+            )
+    return Schedule(**values)
+
+
+def _check_jitter(raw: Any) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+        raise ValueError("it must be a whole number of seconds, 0 or more")
+    return raw

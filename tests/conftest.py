@@ -1,0 +1,83 @@
+"""Shared fixtures: an environment with no tokens, no proxies and no way off the machine.
+
+Every test runs with the process environment scrubbed of credentials, proxy
+settings and MONITOR_* variables, with the Hugging Face cache (and any token
+saved in it) redirected to a temporary directory, and with outgoing
+connections limited to loopback: a test that tries to reach the internet fails
+at once instead of hanging or, worse, passing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+
+_SCRUBBED_PREFIXES = ("MONITOR_",)
+_SCRUBBED = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_API_TOKEN",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HUGGINGFACE_TOKEN",
+    "HF_ENDPOINT",
+    "HF_HUB_OFFLINE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Scrub tokens, proxies and MONITOR_* settings; keep HF state in a temp dir."""
+    for name in list(os.environ):
+        if name in _SCRUBBED or name.startswith(_SCRUBBED_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    hf_home = tmp_path_factory.mktemp("hf-home")
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in (
+        "127.0.0.1",
+        "::1",
+        "localhost",
+    ):
+        raise ConnectionRefusedError(f"tests may not leave the machine (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse every connection that is not to loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def seeds() -> list[Path]:
+    """The five seed documents, or a skip where ../shared/seeds is absent."""
+    if not SEEDS.is_dir():
+        pytest.skip(f"the seed documents are not at {SEEDS}")
+    return sorted(SEEDS.glob("*.txt"))
