@@ -1,0 +1,265 @@
+"""The command line: the composition root of monitor.
+
+This is the one place that reads the process environment, builds real objects
+(files, clients, clocks) and turns outcomes into exit statuses. Each command
+parses its options, calls the library, prints, and exits: 0 done, 1 done with
+new alerts (`monitor check`), 2 bad input (nothing written), anything else a
+failed run. No other logic lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.catalog.extract import (
+    DEFAULT_MAX_BYTES,
+    MARKDOWN_SUFFIXES,
+    Extraction,
+    Progress,
+    extract_links,
+    read_document,
+)
+from monitor.catalog.file import read_catalog_text, write_atomically
+from monitor.catalog.importer import ImportReport, plan_import
+from monitor.config import catalog_path, load_configuration
+from monitor.errors import DocumentError, Problem, UserInputError
+from monitor.settings import SECRET_ENV_VARS
+
+EXIT_OK = 0
+EXIT_ALERTS = 1
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 3
+
+T = TypeVar("T")
+
+
+def _secrets() -> list[str]:
+    found = [os.environ.get(name, "") for name in SECRET_ENV_VARS]
+    return [s for s in found if len(s) >= 4]
+
+
+def redact(text: str, secrets: Sequence[str] | None = None) -> str:
+    """Replace every credential value in `text` with ***."""
+    for secret in secrets if secrets is not None else _secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+def _fail(problems: Sequence[Problem]) -> NoReturn:
+    for problem in problems:
+        click.echo(redact(f"error: {problem}"), err=True)
+    noun = "problem" if len(problems) == 1 else "problems"
+    click.echo(f"{len(problems)} {noun}; nothing was changed.", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run `action`; bad input exits 2 with every problem listed, a bug exits 3 with no secrets."""
+    try:
+        return action()
+    except UserInputError as exc:
+        _fail(exc.problems)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception:
+        click.echo(redact(traceback.format_exc()), err=True)
+        click.echo("monitor failed unexpectedly; the trace above says where.", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Progress]:
+    """A progress bar on an interactive terminal; silence under cron and in pipes."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _parse_size(text: str) -> int:
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)i?b?\s*", text.lower())
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a size such as 32MB")
+    return int(match[1]) << (10 * " kmg".index(match[2] or " "))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="monitor")
+def main() -> None:
+    """Keep a curated catalog of LLM resources honest.
+
+    monitor polls every GitHub repo, Hugging Face model, dataset and space,
+    arXiv paper and web page listed in the catalog (sources.toml), records what
+    it sees over time, and reports what changed: renames, deletions, licence
+    changes, dead links, stars and new commits.
+
+    Settings come from the environment (MONITOR_CATALOG, MONITOR_DATABASE_URL,
+    MONITOR_REPORTS_DIR, MONITOR_GITHUB_API_URL, GITHUB_TOKEN, MONITOR_HF_ENDPOINT,
+    HF_TOKEN, MONITOR_ARXIV_API_URL, MONITOR_ALERT_URLS, MONITOR_NOW) over the
+    catalog's [settings] table. Exit status: 0 done, 1 new alerts, 2 bad input,
+    other non-zero a failed run.
+    """
+
+
+@main.group()
+def catalog() -> None:
+    """Build and validate the catalog (sources.toml)."""
+
+
+@catalog.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Catalog to create or merge into. [default: MONITOR_CATALOG or sources.toml]",
+)
+@click.option(
+    "--include-code",
+    is_flag=True,
+    help="Also take links from code blocks and inline code (skipped by default).",
+)
+@click.option(
+    "--max-size",
+    default=f"{DEFAULT_MAX_BYTES // 1_048_576}MB",
+    show_default=True,
+    help="Refuse documents larger than this.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def catalog_import(
+    files: tuple[Path, ...], into: Path | None, include_code: bool, max_size: str, dry_run: bool
+) -> None:
+    """Extract every link from markdown or text FILES into the catalog.
+
+    Finds markdown links, reference definitions, autolinks and bare URLs in
+    prose and tables; splits URLs glued together, trims trailing punctuation
+    (ASCII and CJK), and merges links to the same resource (http/https, www.,
+    trailing slashes, #fragments, /abs/ and /pdf/ of one paper) into one entry
+    that remembers every place it was seen.
+
+    Importing again, or importing more documents, merges: no entry appears
+    twice, and names, tags, kinds and sections you edited are kept. Links that
+    look wrong (a space inside, two URLs glued together, an impossible owner
+    name) are listed at the end for you to check.
+
+    Files named .md or .markdown are read as markdown; anything else as plain
+    text, where indentation is not code.
+    """
+    limit = _parse_size(max_size)
+    target = catalog_path(os.environ, into)
+    report = _guarded(lambda: _import(files, target, include_code, limit, dry_run))
+    _print_import(report, target, dry_run)
+
+
+def _import(
+    files: Sequence[Path], target: Path, include_code: bool, limit: int, dry_run: bool
+) -> ImportReport:
+    problems: list[Problem] = []
+    texts: list[tuple[Path, str]] = []
+    for path in dict.fromkeys(files):
+        try:
+            texts.append((path, read_document(path, max_bytes=limit)))
+        except DocumentError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DocumentError(problems)
+    existing = read_catalog_text(target) if target.exists() else None
+    extractions: list[Extraction] = []
+    with _progress("extracting links") as progress:
+        for path, text in texts:
+            name = Path(os.path.normpath(path)).as_posix()
+            extractions.append(
+                extract_links(
+                    text,
+                    name,
+                    markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
+                    include_code=include_code,
+                    progress=progress,
+                )
+            )
+    report = plan_import(extractions, existing, target)
+    if not dry_run and (report.changed or existing is None):
+        write_atomically(target, report.text)
+    return report
+
+
+def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
+    entries = len(report.added) + report.updated + report.unchanged
+    click.echo(
+        f"{len(report.documents)} document(s), {report.links} links -> {entries} entries: "
+        f"{len(report.added)} new, {report.updated} updated, {report.unchanged} unchanged."
+    )
+    if report.skipped_in_code:
+        click.echo(
+            f"{report.skipped_in_code} links inside code were skipped "
+            "(use --include-code to take them)."
+        )
+    if report.added:
+        kinds = Counter(e.kind.value for e in report.added)
+        click.echo(
+            "New entries by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        )
+    verb = "Would write" if dry_run else "Wrote"
+    if report.changed or not target.exists() or dry_run:
+        click.echo(f"{verb} {target}.")
+    else:
+        click.echo(f"{target} is already up to date.")
+    if report.suspicious:
+        click.echo(f"\n{len(report.suspicious)} suspicious link(s); check them in the documents:")
+        for item in report.suspicious:
+            click.echo(f"  {item.document}:{item.line}: {item.url}")
+            for reason in item.reasons:
+                click.echo(f"      {reason}")
+
+
+@catalog.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--catalog",
+    "catalog_option",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog to check (same as PATH). [default: MONITOR_CATALOG or sources.toml]",
+)
+def catalog_check(path: Path | None, catalog_option: Path | None) -> None:
+    """Validate the catalog and the settings; report every problem with its line.
+
+    Checks TOML syntax, unknown keys, missing and unparseable URLs, unknown
+    kinds, duplicate entries (the same resource spelled two ways), and the
+    [settings], [policy], [schedule] and [alerts] tables together with the
+    MONITOR_* environment variables. Exits 2 if anything is wrong; changes
+    nothing either way.
+    """
+    chosen = path or catalog_option
+    loaded, _settings = _guarded(lambda: load_configuration(os.environ, catalog=chosen))
+    kinds = Counter(e.kind.value for e in loaded.entries)
+    click.echo(f"{loaded.path}: {len(loaded.entries)} entries, no problems found.")
+    click.echo("  " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
