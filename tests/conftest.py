@@ -9,12 +9,16 @@ at once instead of hanging or, worse, passing.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from monitor.emulator import Emulator, World
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -73,6 +77,27 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse every connection that is not to loopback."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture
+def world() -> World:
+    """An empty emulated world."""
+    return World()
+
+
+@pytest.fixture
+def emulator(world: World) -> Iterator[Emulator]:
+    """The emulator serving `world` on loopback for one test."""
+    with Emulator(world) as running:
+        yield running
+
+
+def recorded(name: str) -> Any:
+    """A recorded real response from ../shared/api-examples, or a skip where it is absent."""
+    path = SHARED / "api-examples" / name
+    if not path.is_file():
+        pytest.skip(f"the recorded example {path} is absent")
+    return json.loads(path.read_text())
 
 
 @pytest.fixture

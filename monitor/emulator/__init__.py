@@ -1,0 +1,21 @@
+"""The world on loopback: GitHub (REST and GraphQL), the Hugging Face Hub, arXiv and web hosts.
+
+Everything monitor checks is served by a real HTTP server on 127.0.0.1 that
+answers as the real services do, so the real client libraries (PyGithub,
+huggingface_hub, httpx) can be driven against it in tests, demos and benchmarks.
+
+    world.py     the state, as data, and its one-call mutations
+    server.py    listeners, keep-alive, latency, resets, the request log
+    github.py    REST + budgets (github_payloads.py: JSON shapes; github_graphql.py +
+                 schema.graphql: GraphQL)
+    huggingface.py, arxiv.py, web.py, control.py   the other services
+    scenario.py  worlds from TOML scenarios and from a catalog
+    app.py       Emulator: all of them started together
+"""
+
+from __future__ import annotations
+
+from monitor.emulator.app import Emulator
+from monitor.emulator.world import World
+
+__all__ = ["Emulator", "World"]

@@ -1,0 +1,101 @@
+"""The running emulator: every service on its own loopback port, all sharing one `World`.
+
+    with Emulator(world).start() as emulator:
+        env = emulator.environment()   # MONITOR_GITHUB_API_URL, MONITOR_HF_ENDPOINT, …
+        world.rename("tatsu-lab/stanford_alpaca", "alpaca")
+
+Tests use it in-process; `monitor emulator serve` runs it until interrupted.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from monitor.emulator.arxiv import ArXiv
+from monitor.emulator.control import Control
+from monitor.emulator.github import GitHub
+from monitor.emulator.huggingface import HuggingFace
+from monitor.emulator.server import Handler, Listener
+from monitor.emulator.web import Web
+from monitor.emulator.world import World
+
+
+class Emulator:
+    """GitHub, the Hugging Face Hub, arXiv, web hosts and a control port, on 127.0.0.1."""
+
+    def __init__(
+        self, world: World | None = None, *, host: str = "127.0.0.1", base_port: int = 0
+    ) -> None:
+        self.world = world or World()
+        self.github = GitHub(self.world)
+        self.hf = HuggingFace(self.world)
+        self.arxiv = ArXiv(self.world)
+        self.web = Web(self.world)
+        self.control = Control(self.world)
+        services: tuple[Handler, ...] = (self.github, self.hf, self.arxiv, self.web, self.control)
+        self._listeners = [
+            Listener(service, self.world, host, base_port + i if base_port else 0)
+            for i, service in enumerate(services)
+        ]
+        for service, listener in zip(services, self._listeners, strict=True):
+            service.base_url = listener.base_url
+        self.web.own_hosts = {
+            self._listeners[3].netloc,
+            self._listeners[3].netloc.replace("127.0.0.1", "localhost"),
+        }
+        self._started = False
+
+    def start(self) -> Emulator:
+        for listener in self._listeners:
+            listener.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        if self._started:
+            for listener in self._listeners:
+                listener.stop()
+            self._started = False
+
+    def __enter__(self) -> Emulator:
+        return self if self._started else self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def github_url(self) -> str:
+        return self.github.base_url
+
+    @property
+    def hf_url(self) -> str:
+        return self.hf.base_url
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"{self.arxiv.base_url}/api/query"
+
+    @property
+    def web_url(self) -> str:
+        return self.web.base_url
+
+    @property
+    def control_url(self) -> str:
+        return self.control.base_url
+
+    def page_url(self, path: str) -> str:
+        """The URL of a page on the emulator's own web host."""
+        return f"{self.web_url}/{path.lstrip('/')}"
+
+    def environment(self) -> dict[str, str]:
+        """The settings that point monitor at this emulator."""
+        return {
+            "MONITOR_GITHUB_API_URL": self.github_url,
+            "MONITOR_HF_ENDPOINT": self.hf_url,
+            "MONITOR_ARXIV_API_URL": self.arxiv_url,
+        }

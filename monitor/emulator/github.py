@@ -1,0 +1,441 @@
+"""GitHub's REST API and its `/graphql` endpoint, answering as api.github.com does.
+
+Owns what is common to both: credentials (`token X` or `Bearer X`; 401 for a
+token the world does not know), the hourly budgets (`core` per request,
+`graphql` per query cost), secondary limits on demand, and the `x-ratelimit-*`
+headers. The REST routes are here; GraphQL execution is in `github_graphql`.
+
+REST semantics reproduced (see ../shared/api-facts.md §1-4):
+- renamed or transferred repositories answer 301 (307 for other verbs) to
+  `/repositories/{id}/…`; deleted ones 404; DMCA 451; terms-of-service and
+  "unavailable" blocks 403 with a `block` object; empty repositories 409 on
+  `/commits`;
+- every 200 carries a weak ETag over Accept, Authorization and the body, so
+  ETags are per token; `If-None-Match` (or `If-Modified-Since`) that matches
+  answers 304 without charging the budget;
+- a spent budget answers 403 with `x-ratelimit-remaining: 0` and the reset;
+- `/rate_limit` is free; a missing User-Agent is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+from monitor.emulator import github_payloads as p
+from monitor.emulator.github_graphql import GraphQL
+from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.world import Repo, World
+
+DOCS = "https://docs.github.com/rest"
+_REPO_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?$")
+_ID_PATH = re.compile(r"^/repositories/(?P<id>\d+)(?P<rest>/.*)?$")
+
+
+def not_found(doc: str = f"{DOCS}/repos/repos#get-a-repository") -> HttpResponse:
+    return HttpResponse.json(
+        404, {"message": "Not Found", "documentation_url": doc, "status": "404"}
+    )
+
+
+class GitHub:
+    """The GitHub API host."""
+
+    name: Final = "github"
+    server_header = "github.com"
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.base_url = "http://127.0.0.1"
+        self.graphql = GraphQL(world)
+        self._request_ids = 0
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if not request.header("User-Agent"):
+            return HttpResponse.json(
+                403,
+                {
+                    "message": "Request forbidden by administrative rules. Please make sure your "
+                    "request has a User-Agent header (https://docs.github.com/en/rest/overview/"
+                    "resources-in-the-rest-api#user-agent-required). Check "
+                    "https://developer.github.com for other possible causes."
+                },
+            )
+        token = request.token
+        known = self.world.github_tokens
+        if token and known is not None and token not in known:
+            return HttpResponse.json(
+                401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
+            )
+        with self.world.lock:
+            limited = self._secondary_limit()
+        if limited is not None:
+            return limited
+        if request.path.rstrip("/") in ("/graphql", "/api/graphql") and request.method == "POST":
+            return self._with_headers(self.graphql.execute(request, token), "graphql", token)
+        if request.path == "/rate_limit":
+            return self._with_headers(
+                HttpResponse.json(200, self._rate_limit(token)), "core", token
+            )
+        with self.world.lock:
+            response = self._route(request)
+            if response.status == 304:
+                return self._with_headers(response, "core", token)
+            budget = self.world.budget("core", token)
+            if budget.remaining <= 0:
+                return self._with_headers(self._primary_limit(token), "core", token)
+            budget.used += 1
+            response.cost = 1
+            return self._with_headers(response, "core", token)
+
+    # --- limits and headers ------------------------------------------------------------------
+
+    def _secondary_limit(self) -> HttpResponse | None:
+        limit = self.world.secondary
+        if limit is None or limit.remaining_hits <= 0:
+            return None
+        limit.remaining_hits -= 1
+        return HttpResponse.json(
+            limit.status,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+                "before you try again. If you reach out to GitHub Support for help, please include "
+                f"the request ID {self._request_id()}.",
+                "documentation_url": "https://docs.github.com/en/free-pro-team@latest/rest/overview/"
+                "rate-limits-for-the-rest-api#about-secondary-rate-limits",
+            },
+            {"retry-after": str(limit.retry_after)},
+        )
+
+    def _primary_limit(self, token: str) -> HttpResponse:
+        if token:
+            message = "API rate limit exceeded for user ID 1."
+        else:
+            message = (
+                "API rate limit exceeded for 127.0.0.1. (But here's the good news: "
+                "Authenticated requests get a higher rate limit. Check out the "
+                "documentation for more details.)"
+            )
+        return HttpResponse.json(
+            403,
+            {
+                "message": message,
+                "documentation_url": "https://docs.github.com/rest/overview/"
+                "resources-in-the-rest-api#rate-limiting",
+            },
+        )
+
+    def _with_headers(self, response: HttpResponse, resource: str, token: str) -> HttpResponse:
+        budget = self.world.budget(resource, token) if token or resource == "core" else None
+        response.headers += [
+            (
+                "x-github-media-type",
+                "github.v4; format=json" if resource == "graphql" else "github.v3; format=json",
+            ),
+            ("x-github-api-version-selected", "2022-11-28"),
+            ("x-github-request-id", self._request_id()),
+        ]
+        if budget is not None:
+            response.headers += [
+                ("x-ratelimit-limit", str(budget.limit)),
+                ("x-ratelimit-remaining", str(budget.remaining)),
+                ("x-ratelimit-reset", str(int(budget.reset_at))),
+                ("x-ratelimit-used", str(budget.used)),
+                ("x-ratelimit-resource", resource),
+            ]
+        return response
+
+    def _request_id(self) -> str:
+        self._request_ids += 1
+        return f"E{self._request_ids:04X}:1F2E:3D4C:5B6A:{self._request_ids:08X}"
+
+    def _rate_limit(self, token: str) -> dict[str, Any]:
+        def entry(resource: str) -> dict[str, int]:
+            budget = self.world.budget(resource, token)
+            return {
+                "limit": budget.limit,
+                "used": budget.used,
+                "remaining": budget.remaining,
+                "reset": int(budget.reset_at),
+            }
+
+        core = entry("core")
+        resources = {
+            "core": core,
+            "search": {
+                "limit": 30 if token else 10,
+                "used": 0,
+                "remaining": 30 if token else 10,
+                "reset": core["reset"],
+            },
+        }
+        if token:
+            resources["graphql"] = entry("graphql")
+        return {"resources": resources, "rate": core}
+
+    # --- REST routes -------------------------------------------------------------------------
+
+    def _route(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return self._route_write(request)
+        path = request.path
+        match = _REPO_PATH.match(path)
+        if match:
+            repo, moved = self.world.find_repo(f"{match['owner']}/{match['name']}")
+            if moved and repo is not None:
+                return self._moved(repo, match["rest"] or "", request)
+            return self._repo_resource(request, repo, match["rest"] or "")
+        match = _ID_PATH.match(path)
+        if match:
+            return self._repo_resource(
+                request, self.world.repos.get(int(match["id"])), match["rest"] or ""
+            )
+        match = re.fullmatch(r"/(users|orgs)/([^/]+)", path)
+        if match:
+            return self._account(request, match[1], match[2])
+        return not_found(DOCS)
+
+    def _route_write(self, request: HttpRequest) -> HttpResponse:
+        match = _REPO_PATH.match(request.path)
+        if match:
+            repo, moved = self.world.find_repo(f"{match['owner']}/{match['name']}")
+            if moved and repo is not None:
+                return self._moved(repo, match["rest"] or "", request, status=307)
+        return not_found(DOCS)
+
+    def _moved(
+        self, repo: Repo, rest: str, request: HttpRequest, status: int = 301
+    ) -> HttpResponse:
+        location = f"{self.base_url}/repositories/{repo.id}{rest}"
+        if request.raw_query:
+            location += f"?{request.raw_query}"
+        return HttpResponse.json(
+            status,
+            {
+                "message": "Moved Permanently" if status == 301 else "Temporary Redirect",
+                "url": location,
+                "documentation_url": "https://docs.github.com/v3/#http-redirects",
+            },
+            {"Location": location},
+        )
+
+    def _repo_resource(self, request: HttpRequest, repo: Repo | None, rest: str) -> HttpResponse:
+        if repo is None or repo.status == "deleted" or repo.private:
+            return not_found()
+        if repo.status != "ok":
+            return self._blocked(repo)
+        owner = self.world.find_owner(repo.owner)
+        assert owner is not None, repo.owner
+        if rest in ("", "/"):
+            return self._conditional(
+                request, p.repo_payload(self.base_url, repo, owner), repo.updated_at
+            )
+        if rest == "/commits":
+            return self._commits(request, repo)
+        if rest.startswith("/contents"):
+            return self._contents(request, repo, rest.removeprefix("/contents").strip("/"))
+        match = re.fullmatch(r"/(issues|pulls)/(\d+)", rest)
+        if match:
+            return self._issue(request, repo, int(match[2]), pulls=match[1] == "pulls")
+        return not_found(DOCS)
+
+    def _blocked(self, repo: Repo) -> HttpResponse:
+        url = (
+            "https://github.com/github/dmca/blob/master/2021/04/takedown.md"
+            if repo.status == "dmca"
+            else "https://github.com/tos"
+        )
+        return HttpResponse.json(
+            451 if repo.status == "dmca" else 403,
+            {
+                "message": "Repository access blocked",
+                "block": {
+                    "reason": repo.status,
+                    "created_at": p.iso(repo.blocked_at),
+                    "html_url": url,
+                },
+            },
+        )
+
+    def _conditional(
+        self,
+        request: HttpRequest,
+        payload: Any,
+        modified: datetime | None,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResponse:
+        """200 with a per-token weak ETag, or 304 if the client already has this body."""
+        response = HttpResponse.json(200, payload, headers)
+        digest = hashlib.sha256()
+        for part in (request.header("Accept") or "", request.header("Authorization") or ""):
+            digest.update(part.encode())
+        digest.update(response.body)
+        etag = f'W/"{digest.hexdigest()}"'
+        caching = [
+            ("cache-control", "private, max-age=60, s-maxage=60"),
+            (
+                "vary",
+                "Accept, Authorization, Cookie, X-GitHub-OTP,Accept-Encoding, Accept, "
+                "X-Requested-With",
+            ),
+            ("etag", etag),
+        ]
+        if modified is not None:
+            caching.append(("last-modified", p.http_date(modified)))
+        if _matches(request.header("If-None-Match"), etag) or (
+            request.header("If-None-Match") is None
+            and _not_modified_since(request.header("If-Modified-Since"), modified)
+        ):
+            return HttpResponse(304, b"", caching)
+        response.headers += caching
+        return response
+
+    def _commits(self, request: HttpRequest, repo: Repo) -> HttpResponse:
+        ref = request.arg("sha") or repo.default_branch
+        if ref not in repo.trees and ref not in {c.sha for c in repo.commits}:
+            return HttpResponse.json(
+                404,
+                {
+                    "message": f"No commit found for SHA: {ref}",
+                    "documentation_url": f"{DOCS}/commits/commits#list-commits",
+                    "status": "404",
+                },
+            )
+        if not repo.commits:
+            return HttpResponse.json(
+                409,
+                {
+                    "message": "Git Repository is empty.",
+                    "documentation_url": f"{DOCS}/reference/repos#list-commits",
+                },
+            )
+        per_page = max(1, min(100, _int(request.arg("per_page"), 30)))
+        page = max(1, _int(request.arg("page"), 1))
+        last = max(1, -(-len(repo.commits) // per_page))
+        chunk = repo.commits[(page - 1) * per_page : page * per_page]
+        owner = self.world.find_owner(repo.owner)
+        assert owner is not None
+        payload = [p.commit_payload(self.base_url, repo, owner, c) for c in chunk]
+        links = []
+        params = (
+            f"per_page={per_page}"
+            if request.arg("sha") is None
+            else (f"sha={ref}&per_page={per_page}")
+        )
+        page_url = f"{self.base_url}/repositories/{repo.id}/commits?{params}&page="
+        if page < last:
+            links += [f'<{page_url}{page + 1}>; rel="next"', f'<{page_url}{last}>; rel="last"']
+        if page > 1:
+            links = [f'<{page_url}{page - 1}>; rel="prev"', f'<{page_url}1>; rel="first"', *links]
+        headers = {"link": ", ".join(links)} if links else None
+        return self._conditional(request, payload, repo.commits[0].date, headers)
+
+    def _contents(self, request: HttpRequest, repo: Repo, path: str) -> HttpResponse:
+        ref = request.arg("ref") or repo.default_branch
+        tree = repo.trees.get(ref)
+        if tree is None:
+            return HttpResponse.json(
+                404,
+                {
+                    "message": f"No commit found for the ref {ref}",
+                    "documentation_url": f"{DOCS}/repos/contents",
+                    "status": "404",
+                },
+            )
+        if path in tree:
+            return self._conditional(
+                request, p.content_payload(self.base_url, repo, path, ref, tree[path]), None
+            )
+        prefix = f"{path}/" if path else ""
+        children = sorted(
+            {name[len(prefix) :].split("/")[0] for name in tree if name.startswith(prefix)}
+        )
+        if not children:
+            return not_found(f"{DOCS}/repos/contents#get-repository-content")
+        entries = []
+        for child in children:
+            full = f"{prefix}{child}"
+            entries.append(p.content_payload(self.base_url, repo, full, ref, tree.get(full)))
+        return self._conditional(request, entries, None)
+
+    def _issue(self, request: HttpRequest, repo: Repo, number: int, *, pulls: bool) -> HttpResponse:
+        issue = repo.issues.get(number)
+        if issue is None or (pulls and not issue.is_pull):
+            return not_found(f"{DOCS}/issues/issues#get-an-issue")
+        if issue.deleted:
+            return HttpResponse.json(
+                410,
+                {
+                    "message": "This issue was deleted",
+                    "documentation_url": f"{DOCS}/issues/issues#get-an-issue",
+                    "status": "410",
+                },
+            )
+        if issue.moved_to is not None:
+            target_id, new_number = issue.moved_to
+            location = f"{self.base_url}/repositories/{target_id}/issues/{new_number}"
+            return HttpResponse.json(
+                301,
+                {
+                    "message": "Moved Permanently",
+                    "url": location,
+                    "documentation_url": "https://docs.github.com/v3/#http-redirects",
+                },
+                {"Location": location},
+            )
+        owner = self.world.find_owner(repo.owner)
+        assert owner is not None
+        return self._conditional(
+            request,
+            p.issue_payload(self.base_url, repo, owner, issue),
+            issue.closed_at or issue.created_at,
+        )
+
+    def _account(self, request: HttpRequest, kind: str, login: str) -> HttpResponse:
+        owner = self.world.find_owner(login)
+        if owner is None or (kind == "orgs" and owner.type != "Organization"):
+            return not_found(f"{DOCS}/users/users#get-a-user")
+        count = sum(
+            1
+            for r in self.world.repos.values()
+            if r.owner.lower() == owner.login.lower() and r.status == "ok"
+        )
+        payload = (
+            p.org_payload(self.base_url, owner, count)
+            if kind == "orgs"
+            else p.account_payload(self.base_url, owner, count)
+        )
+        return self._conditional(request, payload, owner.created_at)
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    wanted = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+def _not_modified_since(header: str | None, modified: datetime | None) -> bool:
+    if not header or modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return modified.replace(microsecond=0) <= since

@@ -1,0 +1,247 @@
+"""The emulator's HTTP plumbing: one threaded listener per service on a free loopback port.
+
+GitHub, the Hugging Face Hub, arXiv and the web hosts each get their own port,
+so "which host did this token reach?" has the same answer here as on the real
+internet. A service is anything with a `handle(HttpRequest) -> HttpResponse`;
+this module does the rest: HTTP/1.1 keep-alive, the configured latency, abrupt
+connection resets, and one `Request` in the world's log per exchange.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from monitor.emulator.world import Request, Service, World
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request as a service sees it."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: Message
+    body: bytes
+    host: str
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.raw_query, keep_blank_values=True)
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def args(self, *names: str) -> list[str]:
+        found: list[str] = []
+        for name in names:
+            found += self.query.get(name, [])
+        return found
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+    @property
+    def token(self) -> str:
+        """The credential in `Authorization: token X` or `Bearer X`, or "" when anonymous."""
+        value = self.headers.get("Authorization", "")
+        scheme, _, credential = value.partition(" ")
+        return credential.strip() if scheme.lower() in ("token", "bearer") else ""
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class HttpResponse:
+    """What a service answers. `reset` drops the connection instead; `delay` stalls first."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    reset: bool = False
+    delay: float = 0.0
+    cost: int = 0
+
+    @classmethod
+    def json(
+        cls, status: int, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        response = cls(status, body, [("Content-Type", "application/json; charset=utf-8")])
+        response.headers += list((headers or {}).items())
+        return response
+
+    @classmethod
+    def text(
+        cls,
+        status: int,
+        text: str,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpResponse:
+        response = cls(status, text.encode(), [("Content-Type", content_type)])
+        response.headers += list((headers or {}).items())
+        return response
+
+    def header(self, name: str, value: str) -> HttpResponse:
+        self.headers.append((name, value))
+        return self
+
+
+class Handler(Protocol):
+    base_url: str
+
+    @property
+    def name(self) -> Service: ...
+
+    @property
+    def server_header(self) -> str: ...
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def __init__(self, address: tuple[str, int], service: Handler, world: World) -> None:
+        self.service = service
+        self.world = world
+        super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that timed out and left is normal traffic, not an error
+        super().handle_error(request, client_address)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a kept-alive connection
+    # waits for the client's delayed ACK (40 ms) before sending the body.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def version_string(self) -> str:
+        return self.server.service.server_header
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the world's request log is the log
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def finish(self) -> None:
+        # The connection was reset on purpose, or the client went away.
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def _serve(self) -> None:
+        world, service = self.server.world, self.server.service
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        host = (self.headers.get("Host") or "").lower()
+        request = HttpRequest(self.command, url.path, url.query, self.headers, body, host)
+        started = time.time()
+        world.started(host)
+        status = 0
+        cost = 0
+        try:
+            delay = world.latency_for(service.name)
+            if delay:
+                time.sleep(delay)
+            try:
+                response = service.handle(request)
+            except Exception:
+                response = HttpResponse.text(500, "emulator error\n" + traceback.format_exc())
+            cost = response.cost
+            if response.delay:
+                time.sleep(response.delay)
+            if response.reset:
+                self._reset()
+                status = -1
+                return
+            status = response.status
+            self._send(response)
+        finally:
+            world.finished(
+                Request(
+                    service.name,
+                    host,
+                    self.command,
+                    url.path,
+                    url.query,
+                    tuple(self.headers.items()),
+                    status,
+                    started,
+                    time.time(),
+                    cost,
+                )
+            )
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _reset(self) -> None:
+        """Close with a TCP RST, as a crashed server or a middlebox does."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+
+class Listener:
+    """One service listening on a loopback port, served from a background thread."""
+
+    def __init__(
+        self, service: Handler, world: World, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.server = _Server((host, port), service, world)
+        # A short poll keeps stop() quick; the loop is idle between requests anyway.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            args=(0.02,),
+            name=f"emulator-{service.name}",
+            daemon=True,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.netloc}"
+
+    @property
+    def netloc(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{host.decode() if isinstance(host, bytes) else host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
