@@ -1,0 +1,247 @@
+"""Verdicts without false alarms: (previous state, observation, policy) -> (new state, events).
+
+A pure function, so every rule of the contract is a row in
+`tests/data/policy/*.toml`:
+
+- a single failed check never makes a source `deleted` or `dead`;
+- `deleted` (repositories, models, owners, papers) needs `deleted_after_checks`
+  not-found answers spanning `deleted_min_hours`; `dead` (web links, paths,
+  issues) needs `dead_after_checks` definitive failures spanning
+  `dead_min_hours`; until then the source is `suspect`, shown but not alerted;
+- transient failures (timeouts, resets, 5xx, 429, bot walls) never make a
+  source dead, only `unreachable` once they have lasted `unreachable_after_days`,
+  and they neither advance nor break a streak of definitive failures;
+- in a degraded run (most hosts unreachable: the machine is offline) no
+  failure counter moves at all;
+- a source that was deleted, dead, blocked or unreachable and answers again is
+  `recovered`;
+- `stale` is reported when a repository's last commit first crosses
+  `stale_after_days`; `renamed`, `archived` and `stale` are reported on first
+  sight too, because a list that links an archived repo wants to know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from monitor.model import (
+    Event,
+    EventType,
+    Facts,
+    Health,
+    Kind,
+    Observation,
+    Outcome,
+    SourceState,
+)
+from monitor.settings import Policy
+
+#: Kinds whose "not found" is a link that died rather than a resource the API deleted.
+LINK_KINDS = frozenset({Kind.WEB, Kind.GITHUB_PATH, Kind.GITHUB_ISSUE})
+#: Kinds whose last commit can go stale.
+COMMITTED_KINDS = frozenset({Kind.GITHUB_REPO, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE})
+_GONE = frozenset({Health.DELETED, Health.DEAD, Health.BLOCKED, Health.UNREACHABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The source being judged: what the catalog says it is."""
+
+    key: str
+    url: str
+    kind: Kind
+    #: the name the catalog's URL implies ("owner/repo", an HF id), for rename detection
+    expected_name: str | None = None
+
+
+def assess(
+    subject: Subject,
+    previous: SourceState | None,
+    observation: Observation,
+    policy: Policy,
+    *,
+    degraded: bool = False,
+) -> tuple[SourceState, list[Event]]:
+    """The new state of `subject` after `observation`, and the events the change raises."""
+    prior = previous or SourceState()
+    now = observation.at
+    outcome = observation.outcome
+    if outcome is Outcome.DEFERRED:
+        return prior, []
+    event = _Raised(subject, now)
+    events = event.events
+    # "added" marks the first answer that says something about the source: a run on an
+    # offline machine has not added anything.
+    if prior.health is Health.UNKNOWN and outcome not in (Outcome.TRANSIENT, Outcome.NETWORK):
+        event(EventType.ADDED)
+    checked = replace(
+        prior,
+        last_checked_at=now,
+        last_outcome=outcome,
+        last_status=observation.http_status,
+        last_error=observation.error,
+    )
+
+    if outcome in (Outcome.OK, Outcome.NOT_MODIFIED):
+        facts = prior.facts if outcome is Outcome.NOT_MODIFIED else observation.facts
+        if outcome is Outcome.NOT_MODIFIED and facts is not None and observation.facts:
+            facts = facts.merged(observation.facts)
+        if prior.health in _GONE:
+            event(EventType.RECOVERED, old=prior.health.value)
+        _changes(subject, prior.facts, facts, event)
+        stale = _is_stale(subject.kind, facts, now, policy)
+        if stale and not prior.stale and facts is not None and facts.last_commit:
+            event(EventType.STALE, old=facts.last_commit.date().isoformat())
+        redirected_to = prior.redirected_to
+        if (
+            subject.kind is Kind.WEB
+            and facts is not None
+            and facts.url
+            and facts.url != subject.url
+        ):
+            if facts.url != prior.redirected_to:
+                event(EventType.REDIRECTED, new_url=facts.url)
+            redirected_to = facts.url
+        return replace(
+            checked,
+            health=Health.OK,
+            facts=facts,
+            failures=0,
+            failing_since=None,
+            transient_since=None,
+            last_ok_at=now,
+            stale=stale,
+            redirected_to=redirected_to,
+        ), events
+
+    if outcome is Outcome.BLOCKED:
+        if prior.health is not Health.BLOCKED:
+            event(EventType.BLOCKED, detail=observation.error)
+        facts = observation.facts or prior.facts
+        return replace(
+            checked,
+            health=Health.BLOCKED,
+            facts=facts,
+            failures=0,
+            failing_since=None,
+            transient_since=None,
+        ), events
+
+    if outcome is Outcome.NOT_FOUND:
+        if degraded:
+            return checked, events
+        failures = prior.failures + 1
+        since = prior.failing_since if prior.failures else now
+        assert since is not None
+        link = subject.kind in LINK_KINDS
+        need = policy.dead_after_checks if link else policy.deleted_after_checks
+        hours = policy.dead_min_hours if link else policy.deleted_min_hours
+        health = prior.health
+        if health not in (Health.DELETED, Health.DEAD):
+            if failures >= need and now - since >= timedelta(hours=hours):
+                health = Health.DEAD if link else Health.DELETED
+                event(
+                    EventType.DEAD if link else EventType.DELETED,
+                    old=prior.facts.name if prior.facts and prior.facts.name else None,
+                    detail=_failing(since, observation),
+                )
+            else:
+                health = Health.SUSPECT
+        return replace(
+            checked, health=health, failures=failures, failing_since=since, transient_since=None
+        ), events
+
+    # TRANSIENT or NETWORK: nothing learnt about the resource itself.
+    if degraded:
+        return checked, events
+    since = prior.transient_since or now
+    health = prior.health
+    if now - since >= timedelta(days=policy.unreachable_after_days) and health not in (
+        Health.UNREACHABLE,
+        Health.DELETED,
+        Health.DEAD,
+        Health.BLOCKED,
+    ):
+        health = Health.UNREACHABLE
+        event(EventType.UNREACHABLE, detail=_failing(since, observation))
+    return replace(checked, health=health, transient_since=since), events
+
+
+def _failing(since: datetime, observation: Observation) -> str:
+    last = (
+        f"HTTP {observation.http_status}"
+        if observation.http_status
+        else (observation.error or observation.outcome.value)
+    )
+    return f"failing since {since.isoformat()}; last: {last}"
+
+
+def _is_stale(kind: Kind, facts: Facts | None, now: datetime, policy: Policy) -> bool:
+    if kind not in COMMITTED_KINDS or facts is None or facts.last_commit is None:
+        return False
+    return now - facts.last_commit >= timedelta(days=policy.stale_after_days)
+
+
+class _Raised:
+    """Collects the events of one assessment: `raised(EventType.X, old=..., new=...)`."""
+
+    def __init__(self, subject: Subject, at: datetime) -> None:
+        self.subject = subject
+        self.at = at
+        self.events: list[Event] = []
+
+    def __call__(
+        self,
+        kind: EventType,
+        *,
+        old: str | None = None,
+        new: str | None = None,
+        new_url: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.events.append(
+            Event(
+                kind,
+                self.subject.key,
+                self.subject.url,
+                self.subject.kind,
+                self.at,
+                old=old,
+                new=new,
+                new_url=new_url,
+                detail=detail,
+            )
+        )
+
+
+def _changes(subject: Subject, old: Facts | None, new: Facts | None, emit: _Raised) -> None:
+    """Events for what changed between two sets of facts (first sight: what is notable)."""
+    if new is None:
+        return
+    known = old.name if old is not None and old.name else subject.expected_name
+    if new.name and known and new.name.lower() != known.lower():
+        emit(EventType.RENAMED, old=known, new=new.name, new_url=new.url)
+    if old is None:
+        if new.archived:
+            emit(EventType.ARCHIVED)
+        return
+    if old.stars is not None and new.stars is not None and old.stars != new.stars:
+        emit(EventType.STARS_CHANGED, old=str(old.stars), new=str(new.stars))
+    if old.last_commit and new.last_commit and new.last_commit > old.last_commit:
+        emit(
+            EventType.NEW_COMMITS, old=old.last_commit.isoformat(), new=new.last_commit.isoformat()
+        )
+    if old.license is not None and new.license is not None and old.license != new.license:
+        emit(EventType.LICENSE_CHANGED, old=old.license, new=new.license)
+    if old.archived is not None and new.archived is not None and old.archived != new.archived:
+        emit(EventType.ARCHIVED if new.archived else EventType.UNARCHIVED)
+    if old.gated is not None and new.gated is not None and old.gated != new.gated:
+        emit(EventType.GATED_CHANGED, old=old.gated, new=new.gated)
+    if old.version and new.version and old.version != new.version:
+        emit(
+            EventType.NEW_VERSION,
+            old=old.version,
+            new=new.version,
+            detail="withdrawn" if new.withdrawn else None,
+        )
