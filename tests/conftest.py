@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from monitor.emulator import Emulator, World
+from tests import postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -98,6 +99,37 @@ def recorded(name: str) -> Any:
     if not path.is_file():
         pytest.skip(f"the recorded example {path} is absent")
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.Server]:
+    """A throwaway PostgreSQL server for the session, or a skip saying why there is none."""
+    server, why = postgres.start()
+    if server is None:
+        pytest.skip(why)
+    yield server
+    postgres.stop(server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store: SQLite in a temp dir, and a new database on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'monitor.db'}"
+        return
+    server: postgres.Server = request.getfixturevalue("postgres_server")
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"monitor_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as db:
+        db.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield server.database_url(name)
+    with admin.connect() as db:
+        db.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture

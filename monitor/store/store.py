@@ -1,0 +1,440 @@
+"""`Store`: the few operations a run needs, each one transaction, on SQLite or PostgreSQL.
+
+    store = Store.connect("sqlite:///monitor.db")     # migrates to the latest schema
+    store.sync_catalog(entries)                        # the catalog's entries become sources
+    run = store.start_run(at=now)
+    for batch in ...:
+        store.record(run, batch)                       # observations + new states + events
+    store.finish_run(run, status="completed", figures=...)
+
+`record` writes a batch of checks atomically: a run killed at any moment leaves
+every batch either fully stored or not at all, so the next run re-checks what
+was not stored and never writes an event twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from monitor.catalog.file import Entry
+from monitor.catalog.kinds import identify
+from monitor.model import Event, EventType, Health, Kind, Observation, SourceState
+from monitor.store.tables import EventRow, ObservationRow, RunRow, SourceRow
+
+SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
+RUNS = RunRow.__table__  # type: ignore[attr-defined]
+OBSERVATIONS = ObservationRow.__table__  # type: ignore[attr-defined]
+EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSource:
+    """A source as the store knows it: its catalog identity and its current state."""
+
+    id: int
+    key: str
+    url: str
+    kind: Kind
+    name: str
+    section: str
+    state: SourceState
+    remote_id: str | None = None
+    validators: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One check ready to be stored: what was seen, what is now believed, what it raised."""
+
+    source_id: int
+    observation: Observation
+    state: SourceState
+    events: tuple[Event, ...] = ()
+    remote_id: str | None = None
+    #: None keeps the stored validators; () clears them
+    validators: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event read back with its source's catalog details."""
+
+    event: Event
+    id: int
+    run_id: int
+    name: str
+    section: str
+    alerted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    id: int
+    at: datetime
+    report_date: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    degraded: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+class Store:
+    """The store behind one engine. Build it with `Store.connect(url)`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str, *, migrate: bool = True) -> Store:
+        """Open the store at an SQLAlchemy URL and bring its schema up to date."""
+        engine = sa.create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration not yet applied."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    # --- the catalog -------------------------------------------------------------------------
+
+    def sync_catalog(self, entries: Sequence[Entry], now: datetime) -> None:
+        """Make the catalog's entries the active sources: new ones added, edits applied,
+        removed ones kept (with their history) but inactive. A URL changed by
+        `catalog fix` keeps its history through `previous_urls`."""
+        with self._transaction() as db:
+            rows = {r.key: r for r in db.execute(sa.select(SOURCES.c.id, SOURCES.c.key))}
+            seen: set[int] = set()
+            for entry in entries:
+                row = rows.get(entry.key)
+                if row is None:
+                    for previous in entry.previous_urls:
+                        old = rows.get(identify(previous).key)
+                        if old is not None and old.id not in seen:
+                            row = old
+                            break
+                values = {
+                    "key": entry.key,
+                    "url": entry.url,
+                    "kind": entry.kind.value,
+                    "name": entry.display_name[:1024],
+                    "section": (entry.section or "")[:1024],
+                    "active": True,
+                }
+                if row is None:
+                    result = db.execute(
+                        sa.insert(SOURCES).values(
+                            **values, health=Health.UNKNOWN.value, state="{}", created_at=now
+                        )
+                    )
+                    seen.add(_new_id(result))
+                else:
+                    db.execute(sa.update(SOURCES).where(SOURCES.c.id == row.id).values(**values))
+                    seen.add(row.id)
+            stale = [r.id for r in rows.values() if r.id not in seen]
+            for chunk in _chunks(stale, 500):
+                db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
+
+    def due(self, now: datetime, interval: timedelta) -> list[StoredSource]:
+        """Active sources not checked within `interval`, most overdue (never checked) first."""
+        cutoff = now - interval
+        query = (
+            sa.select(SOURCES)
+            .where(SOURCES.c.active.is_(True))
+            .where(sa.or_(SOURCES.c.last_checked_at.is_(None), SOURCES.c.last_checked_at <= cutoff))
+            .order_by(
+                SOURCES.c.last_checked_at.is_not(None), SOURCES.c.last_checked_at, SOURCES.c.id
+            )
+        )
+        with self.engine.connect() as db:
+            return [_stored(row) for row in db.execute(query)]
+
+    def sources(self, *, active_only: bool = True) -> list[StoredSource]:
+        query = sa.select(SOURCES).order_by(SOURCES.c.id)
+        if active_only:
+            query = query.where(SOURCES.c.active.is_(True))
+        with self.engine.connect() as db:
+            return [_stored(row) for row in db.execute(query)]
+
+    # --- runs --------------------------------------------------------------------------------
+
+    def start_run(self, at: datetime, *, started_at: datetime | None = None) -> int:
+        """Open a run; runs left "running" by a killed process become "interrupted"."""
+        with self._transaction() as db:
+            db.execute(
+                sa.update(RUNS).where(RUNS.c.status == "running").values(status="interrupted")
+            )
+            result = db.execute(
+                sa.insert(RUNS).values(
+                    at=at,
+                    report_date=at.astimezone(UTC).date().isoformat(),
+                    started_at=started_at or datetime.now(UTC),
+                    status="running",
+                    degraded=False,
+                    figures="{}",
+                )
+            )
+            return _new_id(result)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        degraded: bool,
+        figures: dict[str, Any],
+        finished_at: datetime | None = None,
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                sa.update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(
+                    status=status,
+                    degraded=degraded,
+                    figures=json.dumps(figures, sort_keys=True),
+                    finished_at=finished_at or datetime.now(UTC),
+                )
+            )
+
+    def runs(self, *, report_date: str | None = None, limit: int | None = None) -> list[StoredRun]:
+        query = sa.select(RUNS).order_by(RUNS.c.id.desc())
+        if report_date is not None:
+            query = query.where(RUNS.c.report_date == report_date)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as db:
+            return [
+                StoredRun(
+                    r.id,
+                    r.at,
+                    r.report_date,
+                    r.started_at,
+                    r.finished_at,
+                    r.status,
+                    r.degraded,
+                    json.loads(r.figures),
+                )
+                for r in db.execute(query)
+            ]
+
+    # --- checks ------------------------------------------------------------------------------
+
+    def record(self, run_id: int, batch: Sequence[Checked]) -> None:
+        """Store a batch of checks in one transaction: all of it, or none of it."""
+        if not batch:
+            return
+        with self._transaction() as db:
+            previous = _facts_of(db, [c.source_id for c in batch])
+            observations = []
+            events = []
+            for checked in batch:
+                facts = checked.observation.facts
+                kept = None
+                if facts is not None and facts.to_json() != previous.get(checked.source_id):
+                    kept = json.dumps(facts.to_json(), sort_keys=True, separators=(",", ":"))
+                observations.append(
+                    {
+                        "source_id": checked.source_id,
+                        "run_id": run_id,
+                        "outcome": checked.observation.outcome.value,
+                        "http_status": checked.observation.http_status,
+                        "error": checked.observation.error,
+                        "facts": kept,
+                    }
+                )
+                values: dict[str, Any] = {
+                    "health": checked.state.health.value,
+                    "last_checked_at": checked.state.last_checked_at,
+                    "state": json.dumps(
+                        checked.state.to_json(), sort_keys=True, separators=(",", ":")
+                    ),
+                }
+                if checked.remote_id is not None:
+                    values["remote_id"] = checked.remote_id
+                if checked.validators is not None:
+                    values["validators"] = (
+                        json.dumps(dict(checked.validators), sort_keys=True)
+                        if checked.validators
+                        else None
+                    )
+                db.execute(
+                    sa.update(SOURCES).where(SOURCES.c.id == checked.source_id).values(**values)
+                )
+                for event in checked.events:
+                    events.append(
+                        {
+                            "source_id": checked.source_id,
+                            "run_id": run_id,
+                            "at": event.at,
+                            "event": event.event.value,
+                            "old": event.old,
+                            "new": event.new,
+                            "new_url": event.new_url,
+                            "detail": event.detail,
+                            "alert": event.alert,
+                        }
+                    )
+            db.execute(sa.insert(OBSERVATIONS), observations)
+            if events:
+                db.execute(sa.insert(EVENTS), events)
+
+    # --- reading back ------------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        run_ids: Sequence[int] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[StoredEvent]:
+        query = (
+            sa.select(
+                EVENTS,
+                SOURCES.c.key,
+                SOURCES.c.url,
+                SOURCES.c.kind,
+                SOURCES.c.name,
+                SOURCES.c.section,
+            )
+            .join(SOURCES, SOURCES.c.id == EVENTS.c.source_id)
+            .order_by(EVENTS.c.at, EVENTS.c.id)
+        )
+        if run_ids is not None:
+            query = query.where(EVENTS.c.run_id.in_(list(run_ids)))
+        if since is not None:
+            query = query.where(EVENTS.c.at >= since)
+        if until is not None:
+            query = query.where(EVENTS.c.at < until)
+        with self.engine.connect() as db:
+            return [
+                StoredEvent(
+                    Event(
+                        EventType(r.event),
+                        r.key,
+                        r.url,
+                        Kind(r.kind),
+                        r.at,
+                        old=r.old,
+                        new=r.new,
+                        new_url=r.new_url,
+                        detail=r.detail,
+                    ),
+                    r.id,
+                    r.run_id,
+                    r.name,
+                    r.section,
+                    r.alerted_at,
+                )
+                for r in db.execute(query)
+            ]
+
+    def checked_in(self, run_ids: Sequence[int]) -> list[StoredSource]:
+        """The sources observed in these runs, with their current state."""
+        inner = (
+            sa.select(OBSERVATIONS.c.source_id)
+            .where(OBSERVATIONS.c.run_id.in_(list(run_ids)))
+            .distinct()
+        )
+        query = sa.select(SOURCES).where(SOURCES.c.id.in_(inner)).order_by(SOURCES.c.id)
+        with self.engine.connect() as db:
+            return [_stored(row) for row in db.execute(query)]
+
+    def observation_count(self) -> int:
+        with self.engine.connect() as db:
+            return int(
+                db.execute(sa.select(sa.func.count()).select_from(OBSERVATIONS)).scalar_one()
+            )
+
+    def history(self, source_id: int) -> list[tuple[datetime, str, int | None]]:
+        """(run time, outcome, HTTP status) of every check of one source, oldest first."""
+        query = (
+            sa.select(RUNS.c.at, OBSERVATIONS.c.outcome, OBSERVATIONS.c.http_status)
+            .join(RUNS, RUNS.c.id == OBSERVATIONS.c.run_id)
+            .where(OBSERVATIONS.c.source_id == source_id)
+            .order_by(OBSERVATIONS.c.id)
+        )
+        with self.engine.connect() as db:
+            return [(r.at, r.outcome, r.http_status) for r in db.execute(query)]
+
+
+def report_window(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL lets `monitor status` read while a run writes; NORMAL sync is crash-safe in WAL
+    # mode (a kill -9 loses nothing committed), only a power cut may lose the last commit.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _stored(row: Any) -> StoredSource:
+    validators = tuple(sorted(json.loads(row.validators).items())) if row.validators else ()
+    return StoredSource(
+        row.id,
+        row.key,
+        row.url,
+        Kind(row.kind),
+        row.name,
+        row.section,
+        SourceState.from_json(json.loads(row.state)),
+        row.remote_id,
+        validators,
+    )
+
+
+def _facts_of(db: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(ids, 500):
+        for row in db.execute(
+            sa.select(SOURCES.c.id, SOURCES.c.state).where(SOURCES.c.id.in_(chunk))
+        ):
+            state = json.loads(row.state)
+            if "facts" in state:
+                found[row.id] = state["facts"]
+    return found

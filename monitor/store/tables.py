@@ -1,0 +1,99 @@
+"""The store's tables, as SQLModel classes.
+
+Observations are kept small on purpose: one row per check, whose `facts` are
+NULL when nothing changed since the source's previous facts, so a poll in which
+nothing changed costs tens of bytes per source. A run's clock (`runs.at`) is the
+time of all its observations.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python; `timestamptz` in PostgreSQL, UTC text in SQLite."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: monitor stores UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+class SourceRow(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=2048)
+    url: str = Field(max_length=4096)
+    kind: str = Field(max_length=32)
+    name: str = Field(default="", max_length=1024)
+    section: str = Field(default="", max_length=1024)
+    active: bool = Field(default=True)
+    remote_id: str | None = Field(default=None, index=True, max_length=128)
+    health: str = Field(default="unknown", max_length=16, index=True)
+    last_checked_at: datetime | None = _utc(default=None, index=True)
+    state: str = Field(default="{}")
+    validators: str | None = Field(default=None)
+    created_at: datetime = _utc()
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(index=True)
+    report_date: str = Field(max_length=10, index=True)
+    started_at: datetime = _utc()
+    finished_at: datetime | None = _utc(default=None)
+    status: str = Field(default="running", max_length=16)
+    degraded: bool = Field(default=False)
+    figures: str = Field(default="{}")
+
+
+class ObservationRow(SQLModel, table=True):
+    __tablename__ = "observations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    run_id: int = Field(foreign_key="runs.id")
+    outcome: str = Field(max_length=16)
+    http_status: int | None = Field(default=None)
+    error: str | None = Field(default=None)
+    facts: str | None = Field(default=None)
+
+
+class EventRow(SQLModel, table=True):
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="sources.id", index=True)
+    run_id: int = Field(foreign_key="runs.id", index=True)
+    at: datetime = _utc()
+    event: str = Field(max_length=32)
+    old: str | None = Field(default=None)
+    new: str | None = Field(default=None)
+    new_url: str | None = Field(default=None)
+    detail: str | None = Field(default=None)
+    alert: bool = Field(default=False)
+    alerted_at: datetime | None = _utc(default=None)

@@ -1,0 +1,168 @@
+"""The store on SQLite and a real PostgreSQL: migrations, catalog sync, due order, atomicity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from monitor.catalog.file import Entry
+from monitor.catalog.kinds import identify
+from monitor.model import Event, EventType, Facts, Health, Kind, Observation, Outcome, SourceState
+from monitor.store import Checked, Store
+
+NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+
+
+def entry(url: str, name: str = "", previous: tuple[str, ...] = ()) -> Entry:
+    resource = identify(url)
+    return Entry(
+        url=url,
+        kind=resource.kind,
+        key=resource.key,
+        name=name,
+        section="S",
+        previous_urls=previous,
+    )
+
+
+@pytest.fixture
+def store(database_url: str) -> Store:
+    return Store.connect(database_url)
+
+
+def test_migrations_build_exactly_the_tables(store: Store) -> None:
+    """After the migrations, the database matches the SQLModel tables: nothing missing or extra."""
+    with store.engine.connect() as db:
+        differences = compare_metadata(MigrationContext.configure(db), SQLModel.metadata)
+    assert differences == []
+
+
+def test_upgrade_twice_is_harmless(store: Store) -> None:
+    """Running the migrations again on an up-to-date store changes nothing."""
+    store.upgrade()
+    with store.engine.connect() as db:
+        assert db.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+
+
+def test_sync_catalog_adds_updates_and_retires(store: Store) -> None:
+    """Catalog entries become sources; renamed entries update; removed ones go inactive."""
+    store.sync_catalog([entry("https://github.com/a/b", "B"), entry("https://github.com/c/d")], NOW)
+    store.sync_catalog([entry("https://github.com/a/b", "Bee")], NOW)
+    active = store.sources()
+    assert [(s.url, s.name) for s in active] == [("https://github.com/a/b", "Bee")]
+    assert len(store.sources(active_only=False)) == 2
+
+
+def test_previous_urls_keep_history(store: Store) -> None:
+    """An entry whose URL was fixed keeps the source (and its history) of its previous URL."""
+    store.sync_catalog([entry("https://github.com/Significant-Gravitas/Auto-GPT")], NOW)
+    (old,) = store.sources()
+    store.sync_catalog(
+        [
+            entry(
+                "https://github.com/Significant-Gravitas/AutoGPT",
+                previous=("https://github.com/Significant-Gravitas/Auto-GPT",),
+            )
+        ],
+        NOW,
+    )
+    (new,) = store.sources()
+    assert new.id == old.id and new.url.endswith("/AutoGPT")
+
+
+def test_due_order_and_interval(store: Store) -> None:
+    """Never-checked sources come first, then the longest unchecked; recent ones are not due."""
+    store.sync_catalog([entry(f"https://github.com/o/r{i}") for i in range(4)], NOW)
+    first, second, third, _ = store.sources()
+    run = store.start_run(NOW)
+    store.record(
+        run,
+        [
+            Checked(
+                first.id,
+                Observation(first.key, NOW, Outcome.OK),
+                SourceState(Health.OK, last_checked_at=NOW - timedelta(hours=5)),
+            ),
+            Checked(
+                second.id,
+                Observation(second.key, NOW, Outcome.OK),
+                SourceState(Health.OK, last_checked_at=NOW - timedelta(hours=9)),
+            ),
+            Checked(
+                third.id,
+                Observation(third.key, NOW, Outcome.OK),
+                SourceState(Health.OK, last_checked_at=NOW - timedelta(minutes=10)),
+            ),
+        ],
+    )
+    due = store.due(NOW, timedelta(hours=1))
+    assert [s.url[-2:] for s in due] == ["r3", "r1", "r0"]
+
+
+def test_record_round_trip(store: Store) -> None:
+    """State, remote id, validators, events and compact observations are stored and read back."""
+    store.sync_catalog([entry("https://github.com/a/b")], NOW)
+    (source,) = store.sources()
+    facts = Facts(remote_id="42", name="a/b", stars=5, last_commit=datetime(2026, 1, 1, tzinfo=UTC))
+    state = SourceState(
+        Health.OK, facts, last_checked_at=NOW, last_ok_at=NOW, last_outcome=Outcome.OK
+    )
+    event = Event(EventType.ADDED, source.key, source.url, Kind.GITHUB_REPO, NOW)
+    run = store.start_run(NOW)
+    store.record(
+        run,
+        [
+            Checked(
+                source.id,
+                Observation(source.key, NOW, Outcome.OK, facts),
+                state,
+                (event,),
+                remote_id="42",
+                validators=(("repo", 'W/"x"'),),
+            )
+        ],
+    )
+    # The same facts again: the observation is stored without repeating them.
+    store.record(run, [Checked(source.id, Observation(source.key, NOW, Outcome.OK, facts), state)])
+    (back,) = store.sources()
+    assert back.state == state and back.remote_id == "42"
+    assert back.validators == (("repo", 'W/"x"'),)
+    assert [e.event.event for e in store.events(run_ids=[run])] == [EventType.ADDED]
+    with store.engine.connect() as db:
+        kept = [r[0] for r in db.execute(sa.text("select facts from observations order by id"))]
+    assert kept[0] is not None and kept[1] is None
+    assert store.history(source.id) == [(NOW, "ok", None), (NOW, "ok", None)]
+
+
+def test_a_failing_batch_stores_nothing(store: Store) -> None:
+    """A batch that fails half-way is rolled back whole: no observation, no event, no state."""
+    store.sync_catalog([entry("https://github.com/a/b")], NOW)
+    (source,) = store.sources()
+    run = store.start_run(NOW)
+    good = Checked(
+        source.id,
+        Observation(source.key, NOW, Outcome.OK),
+        SourceState(Health.OK, last_checked_at=NOW),
+        (Event(EventType.ADDED, source.key, source.url, Kind.GITHUB_REPO, NOW),),
+    )
+    broken = Checked(source.id + 999, Observation("nope", NOW, Outcome.OK), SourceState())
+    with pytest.raises(sa.exc.IntegrityError):
+        store.record(run, [good, broken])
+    assert store.observation_count() == 0
+    assert store.events(run_ids=[run]) == []
+    assert store.sources()[0].state == SourceState()
+
+
+def test_interrupted_runs_are_marked(store: Store) -> None:
+    """A run left "running" (its process was killed) is marked interrupted when the next starts."""
+    first = store.start_run(NOW)
+    second = store.start_run(NOW + timedelta(hours=1))
+    store.finish_run(second, status="completed", degraded=False, figures={"sources_checked": 0})
+    runs = {r.id: r for r in store.runs()}
+    assert runs[first].status == "interrupted" and runs[second].status == "completed"
+    assert runs[second].report_date == "2026-11-21" and runs[second].at.tzinfo is UTC
