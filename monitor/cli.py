@@ -30,11 +30,15 @@ from monitor.catalog.extract import (
     extract_links,
     read_document,
 )
-from monitor.catalog.file import read_catalog_text, write_atomically
+from monitor.catalog.file import Entry, read_catalog_text, write_atomically
 from monitor.catalog.importer import ImportReport, plan_import
 from monitor.config import catalog_path, load_configuration
-from monitor.errors import DocumentError, Problem, UserInputError
-from monitor.settings import SECRET_ENV_VARS
+from monitor.errors import DocumentError, Problem, RunFailed, UserInputError
+from monitor.model import Kind
+from monitor.probes import Probe
+from monitor.runner import RunResult
+from monitor.settings import SECRET_ENV_VARS, Settings
+from monitor.store import Store
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -70,6 +74,9 @@ def _guarded(action: Callable[[], T]) -> T:
         return action()
     except UserInputError as exc:
         _fail(exc.problems)
+    except RunFailed as exc:
+        click.echo(redact(f"error: {exc}"), err=True)
+        sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
@@ -366,3 +373,236 @@ def _serve(
         stop.wait()
         counts = ", ".join(f"{k} {n}" for k, n in sorted(world.counts.items())) or "none"
         click.echo(f"Stopped. Requests served: {counts}.")
+
+
+# --- checking ------------------------------------------------------------------------------------
+
+
+def build_probes(settings: Settings) -> dict[Kind, Probe]:
+    """The real clients, built from the settings: the one place tokens are handed out."""
+    from github import Auth, Github
+    from huggingface_hub import HfApi
+
+    from monitor.probes import PROBES
+    from monitor.probes.github import GitHubProbe
+    from monitor.probes.huggingface import HuggingFaceProbe, install_client
+
+    github_token = settings.github_token.reveal() if settings.github_token else None
+    hf_token = settings.hf_token.reveal() if settings.hf_token else None
+    github = Github(
+        base_url=settings.github_api_url,
+        auth=Auth.Token(github_token) if github_token else None,
+        retry=None,
+        seconds_between_requests=None,
+        timeout=20,
+        user_agent=f"monitor/{__version__}",
+    )
+    counter = install_client(timeout=20.0)
+    services: dict[str, Probe] = {
+        "github": GitHubProbe(github, token=github_token),
+        "hf": HuggingFaceProbe(
+            HfApi(
+                endpoint=settings.hf_endpoint,
+                token=hf_token or False,
+                library_name="monitor",
+                library_version=__version__,
+            ),
+            token=hf_token,
+            counter=lambda: counter.count,
+        ),
+    }
+    return {kind: services[service] for kind, service in PROBES.items() if service in services}
+
+
+@main.command()
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
+)
+@click.option(
+    "--now",
+    default=None,
+    help="The clock, ISO 8601 with an offset (simulations); same as MONITOR_NOW.",
+)
+def check(catalog_file: Path | None, now: str | None) -> None:
+    """Check every source that is due, once: the cron entry point.
+
+    Polls GitHub, the Hugging Face Hub, arXiv and web pages for every catalog
+    entry not checked within the last hour, records what it saw, and writes
+    the day's reports: reports/YYYY-MM-DD.md and .json (the UTC date of the
+    run; a second run that day merges into them without repeating an event).
+
+    \b
+    Exit status:
+      0  the run completed
+      1  it completed and raised at least one new alert
+      2  the catalog or a setting is invalid (nothing written, store untouched)
+      3  the run itself failed
+    """
+    catalog_loaded, settings = _guarded(
+        lambda: load_configuration(os.environ, catalog=catalog_file, now=now)
+    )
+    result = _guarded(lambda: _check(catalog_loaded.entries, settings))
+    verdict = f"{len(result.new_alerts)} new alert(s)" if result.new_alerts else "no new alerts"
+    click.echo(
+        f"Checked {result.checked} source(s); {result.deferred} deferred to the next run"
+        f"{'; DEGRADED: most hosts unreachable' if result.degraded else ''}. "
+        f"{result.events} event(s), {verdict}."
+    )
+    for line in result.errors:
+        click.echo(redact(f"error: {line}"), err=True)
+    for path in result.reports:
+        click.echo(f"Report: {path}")
+    sys.exit(EXIT_ALERTS if result.new_alerts else EXIT_OK)
+
+
+def _check(entries: Sequence[Entry], settings: Settings) -> RunResult:
+    from datetime import UTC, datetime
+
+    from monitor.runner import run_check
+
+    store = open_store(settings.database_url)
+    try:
+        probes = build_probes(settings)
+        with _progress("checking") as progress:
+            return run_check(
+                entries,
+                store,
+                probes,
+                now=settings.now or datetime.now(UTC),
+                policy=settings.policy,
+                reports_dir=settings.reports_dir,
+                progress=progress,
+            )
+    finally:
+        store.close()
+
+
+def open_store(url: str) -> Store:
+    """The store at `url`, migrated; RunFailed (exit 3) with the reason if it cannot be opened."""
+    import sqlalchemy as sa
+
+    from monitor.store import Store
+
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return Store.connect(url)
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise RunFailed(
+            f"cannot open the store at {shown}: {reason} (check MONITOR_DATABASE_URL "
+            "and that the database server is running)"
+        ) from None
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
+)
+def status(as_json: bool, catalog_file: Path | None) -> None:
+    """Show the current state of every source, and the last run."""
+    _, settings = _guarded(lambda: load_configuration(os.environ, catalog=catalog_file))
+    _guarded(lambda: _status(settings, as_json))
+
+
+def _status(settings: Settings, as_json: bool) -> None:
+    import json
+
+    store = open_store(settings.database_url)
+    try:
+        sources = store.sources()
+        runs = store.runs(limit=1)
+    finally:
+        store.close()
+    rows: list[dict[str, str | None]] = []
+    for source in sources:
+        state, facts = source.state, source.state.facts
+        rows.append(
+            {
+                "url": source.url,
+                "kind": source.kind.value,
+                "name": source.name,
+                "health": state.health.value,
+                "last_checked_at": state.last_checked_at.isoformat()
+                if state.last_checked_at
+                else None,
+                "stars": str(facts.stars) if facts and facts.stars is not None else None,
+                "last_commit": facts.last_commit.date().isoformat()
+                if facts and facts.last_commit
+                else None,
+                "license": facts.license if facts else None,
+            }
+        )
+    last = runs[0] if runs else None
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "last_run": {
+                        "id": last.id,
+                        "at": last.at.isoformat(),
+                        "status": last.status,
+                        "degraded": last.degraded,
+                        "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+                    }
+                    if last
+                    else None,
+                    "sources": rows,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if last is None:
+        click.echo("No run yet: run `monitor check`.")
+    else:
+        click.echo(
+            f"Last run: #{last.id} at {last.at.isoformat()}, {last.status}"
+            f"{', degraded' if last.degraded else ''}."
+        )
+    counts = Counter(r["health"] for r in rows)
+    click.echo(f"{len(rows)} sources: " + ", ".join(f"{n} {h}" for h, n in sorted(counts.items())))
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("health", "kind", "name", "stars", "last commit", "licence", "checked")
+        for row in rows:
+            table.add_row(
+                row["health"],
+                row["kind"],
+                row["name"],
+                row["stars"] or "",
+                row["last_commit"] or "",
+                row["license"] or "",
+                (row["last_checked_at"] or "")[:16],
+            )
+        Console().print(table)
+    else:
+        for row in rows:
+            click.echo(
+                "\t".join(
+                    str(row[k] or "")
+                    for k in (
+                        "health",
+                        "kind",
+                        "name",
+                        "url",
+                        "stars",
+                        "last_commit",
+                        "license",
+                        "last_checked_at",
+                    )
+                )
+            )

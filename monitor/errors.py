@@ -7,10 +7,13 @@ into an observation with a status, so a run can go on and report it.
 ::
 
     MonitorError                 base of everything monitor raises on purpose
-    └── UserInputError           the user gave us something we cannot use; exit status 2
-        ├── CatalogError         sources.toml is missing, unreadable or invalid
-        ├── SettingsError        an environment variable or [settings] value is invalid
-        └── DocumentError        a document given to `catalog import` cannot be read
+    ├── UserInputError           the user gave us something we cannot use; exit status 2
+    │   ├── CatalogError         sources.toml is missing, unreadable or invalid
+    │   ├── SettingsError        an environment variable or [settings] value is invalid
+    │   ├── DocumentError        a document given to `catalog import` cannot be read
+    │   └── ScenarioError        an emulator scenario file is invalid (monitor.emulator)
+    └── RunFailed                the run could not be carried out (the store is unreachable);
+                                 exit status 3, nothing half-done is left behind
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file,
 the line where known, what is wrong and how to fix it, so the CLI can print
@@ -64,3 +67,7 @@ class SettingsError(UserInputError):
 
 class DocumentError(UserInputError):
     """A document given to `monitor catalog import` cannot be read as text."""
+
+
+class RunFailed(MonitorError):
+    """The run itself could not be carried out; the message says why and what to check."""

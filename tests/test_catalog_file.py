@@ -60,6 +60,13 @@ def test_valid_catalog_loads(tmp_path: Path) -> None:
     assert catalog.line_of("settings", "reports_dir") == 3
 
 
+def test_single_name_hub_url_may_be_a_model(tmp_path: Path) -> None:
+    """huggingface.co/<name> may be declared an hf_model (the Hub's old un-namespaced models)."""
+    path = tmp_path / "s.toml"
+    path.write_text('[[source]]\nurl = "https://huggingface.co/gpt2"\nkind = "hf_model"\n')
+    assert load_catalog(path).entries[0].kind is Kind.HF_MODEL
+
+
 def test_kind_must_fit_the_url(tmp_path: Path) -> None:
     """A kind that contradicts the URL is refused, except 'web', which fits anything."""
     base = '[[source]]\nurl = "https://github.com/a/b"\nkind = "{}"\n'

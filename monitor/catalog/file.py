@@ -305,7 +305,7 @@ def _entry(
                 )
             )
         else:
-            if kind not in (resource.kind, Kind.WEB):
+            if kind not in allowed_kinds(resource.kind):
                 problems.append(
                     Problem(
                         where,
@@ -333,6 +333,18 @@ def _entry(
         previous_urls=previous,
         line=line(),
     )
+
+
+def allowed_kinds(inferred: Kind) -> frozenset[Kind]:
+    """The kinds a user may declare for a URL whose inferred kind is `inferred`.
+
+    Any URL may be checked as a plain web page. `huggingface.co/<name>` is an owner
+    page or one of the Hub's old un-namespaced models (`bert-base-uncased`, `gpt2`):
+    the URL cannot tell, so the catalog may say `kind = "hf_model"`.
+    """
+    if inferred is Kind.HF_OWNER:
+        return frozenset({inferred, Kind.WEB, Kind.HF_MODEL})
+    return frozenset({inferred, Kind.WEB})
 
 
 def _strings(

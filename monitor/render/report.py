@@ -1,0 +1,416 @@
+"""The dated report, as markdown and JSON: data in, text out, nothing else.
+
+The markdown reads in the order a maintainer acts: what needs action (deleted,
+dead, renamed with the URL to put in the list, licence changes, archived,
+blocked, unreachable, recovered), then activity (new commits, star movers
+sorted by change, new versions, gating, redirects, stale), then suspects
+(failing, not yet confirmed), then what was added, then the runs' own figures.
+Text that came from the outside world (names, remote names, error messages)
+is escaped so it cannot inject markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from monitor.model import EventType, Health, SourceState
+
+ACTION = (
+    (EventType.DELETED, "Deleted", "The service confirms these are gone."),
+    (EventType.DEAD, "Dead links", "Failing definitively on repeated checks."),
+    (EventType.RENAMED, "Renamed", "Put the new URL in the list."),
+    (EventType.LICENSE_CHANGED, "Licence changes", None),
+    (EventType.ARCHIVED, "Archived", "Read-only now; no more changes upstream."),
+    (EventType.BLOCKED, "Blocked", "Access blocked by the service (takedown or terms)."),
+    (EventType.UNREACHABLE, "Unreachable", "Only transient failures, for a week or more."),
+    (EventType.RECOVERED, "Recovered", "Answering again."),
+)
+ACTIVITY = (
+    (EventType.NEW_COMMITS, "New commits"),
+    (EventType.NEW_VERSION, "New versions"),
+    (
+        EventType.REDIRECTED,
+        "Redirected",
+    ),
+    (EventType.GATED_CHANGED, "Gating changes"),
+    (EventType.UNARCHIVED, "Unarchived"),
+    (EventType.STALE, "Stale"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvent:
+    event: EventType
+    url: str
+    kind: str
+    at: datetime
+    name: str
+    section: str
+    old: str | None = None
+    new: str | None = None
+    new_url: str | None = None
+    detail: str | None = None
+    alert: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "event": self.event.value,
+            "url": self.url,
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "name": self.name,
+            "section": self.section,
+            "alert": self.alert,
+        }
+        for key in ("old", "new", "new_url", "detail"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSource:
+    url: str
+    kind: str
+    name: str
+    section: str
+    state: SourceState
+
+    def to_json(self) -> dict[str, Any]:
+        state = self.state
+        facts = state.facts
+        data: dict[str, Any] = {
+            "url": self.url,
+            "kind": self.kind,
+            "name": self.name,
+            "health": state.health.value,
+            "last_checked_at": _iso(state.last_checked_at),
+            "last_outcome": state.last_outcome.value if state.last_outcome else None,
+        }
+        if state.failing_since:
+            data["failing_since"] = state.failing_since.isoformat()
+        if state.last_status:
+            data["last_status"] = state.last_status
+        if facts is not None:
+            data.update(
+                {
+                    k: v
+                    for k, v in facts.to_json().items()
+                    if k
+                    in (
+                        "name",
+                        "stars",
+                        "last_commit",
+                        "license",
+                        "archived",
+                        "gated",
+                        "version",
+                        "url",
+                    )
+                }
+                | {"remote_name": facts.name}
+            )
+            data.pop("name")
+            data["name"] = self.name
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRun:
+    id: int
+    at: datetime
+    status: str
+    degraded: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        figures = self.figures
+        services = figures.get("services", {})
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "status": self.status,
+            "degraded": self.degraded,
+            "sources_checked": figures.get("sources_checked", 0),
+            "deferred": figures.get("deferred", 0),
+            "requests": {name: s.get("requests", 0) for name, s in sorted(services.items())},
+            "rate_limits": {
+                name: {
+                    "remaining": s.get("remaining"),
+                    "limit": s.get("limit"),
+                    "reset_at": s.get("reset_at"),
+                }
+                for name, s in sorted(services.items())
+            },
+            "errors": figures.get("errors", []),
+            "duration_seconds": figures.get("duration_seconds"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DayReport:
+    date: str
+    events: Sequence[ReportEvent]
+    sources: Sequence[ReportSource]
+    runs: Sequence[ReportRun]
+
+
+# --- escaping ----------------------------------------------------------------------------------
+
+# Names never start a line here (they follow "- " or "| "), so only what can open markup
+# in the middle of a line needs a backslash; HTML is neutralised as entities.
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text: str | None) -> str:
+    """Text from outside made inert in markdown and HTML."""
+    if not text:
+        return ""
+    text = " ".join(str(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def link(url: str | None) -> str:
+    """A URL as a markdown autolink that cannot break out of its brackets."""
+    if not url:
+        return ""
+    safe = re.sub(r"[\s<>\"`]", lambda m: f"%{ord(m[0]):02X}", url)
+    return f"<{safe}>"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _day(value: str | None) -> str:
+    return value[:10] if value else ""
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+
+def render_markdown(report: DayReport) -> str:
+    lines = [f"# monitor report: {report.date}", ""]
+    lines += _summary(report)
+    by_type: dict[EventType, list[ReportEvent]] = {}
+    for event in report.events:
+        by_type.setdefault(event.event, []).append(event)
+
+    action = [(t, title, note) for t, title, note in ACTION if by_type.get(t)]
+    lines += ["## Needs action", ""]
+    if not action:
+        lines += ["Nothing needs action.", ""]
+    for event_type, title, note in action:
+        lines += [f"### {title} ({len(by_type[event_type])})", ""]
+        if note:
+            lines += [f"{note}", ""]
+        lines += _action_lines(event_type, by_type[event_type])
+        lines.append("")
+
+    lines += ["## Activity", ""]
+    movers = by_type.get(EventType.STARS_CHANGED, [])
+    if not any(by_type.get(t) for t, _ in ACTIVITY) and not movers:
+        lines += ["No activity.", ""]
+    for event_type, title in ACTIVITY:
+        if by_type.get(event_type):
+            lines += [f"### {title} ({len(by_type[event_type])})", ""]
+            lines += [_activity_line(e) for e in by_type[event_type]]
+            lines.append("")
+    if movers:
+        lines += _movers(movers)
+
+    suspects = [s for s in report.sources if s.state.health is Health.SUSPECT]
+    lines += ["## Suspects", ""]
+    if suspects:
+        lines += [
+            "Failing, not yet long enough to be called gone.",
+            "",
+            "| source | failing since | checks | last answer |",
+            "|---|---|---|---|",
+        ]
+        for source in suspects:
+            state = source.state
+            answer = (
+                f"HTTP {state.last_status}"
+                if state.last_status
+                else md(
+                    state.last_error or (state.last_outcome.value if state.last_outcome else "")
+                )
+            )
+            lines.append(
+                f"| {md(source.name)} {link(source.url)} | "
+                f"{_day(_iso(state.failing_since))} | {state.failures} | {answer} |"
+            )
+        lines.append("")
+    else:
+        lines += ["None.", ""]
+
+    added = by_type.get(EventType.ADDED, [])
+    if added:
+        lines += [
+            f"## Added ({len(added)})",
+            "",
+            "<details><summary>First checked today</summary>",
+            "",
+        ]
+        lines += [f"- {md(e.name)} {link(e.url)} ({e.kind})" for e in added]
+        lines += ["", "</details>", ""]
+
+    lines += _runs(report.runs)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary(report: DayReport) -> list[str]:
+    health = dict.fromkeys(Health, 0)
+    for source in report.sources:
+        health[source.state.health] += 1
+    alerts = sum(1 for e in report.events if e.alert)
+    parts = [
+        f"{len(report.sources)} sources checked in {len(report.runs)} run(s)",
+        f"{alerts} alert(s)",
+    ]
+    parts += [
+        f"{count} {h.value}"
+        for h, count in health.items()
+        if count and h not in (Health.OK, Health.UNKNOWN)
+    ]
+    lines = ["; ".join(parts) + ".", ""]
+    if any(run.degraded for run in report.runs):
+        lines += [
+            "**Degraded:** most hosts could not be reached at the network level (is this "
+            "machine offline?). Failures in degraded runs count towards nothing.",
+            "",
+        ]
+    return lines
+
+
+def _action_lines(event_type: EventType, events: Iterable[ReportEvent]) -> list[str]:
+    if event_type is EventType.RENAMED:
+        rows = ["| source | was | now | new URL |", "|---|---|---|---|"]
+        rows += [
+            f"| {md(e.name)} {link(e.url)} | {md(e.old)} | {md(e.new)} | {link(e.new_url)} |"
+            for e in events
+        ]
+        return rows
+    if event_type is EventType.LICENSE_CHANGED:
+        rows = ["| source | was | now |", "|---|---|---|"]
+        rows += [f"| {md(e.name)} {link(e.url)} | {md(e.old)} | {md(e.new)} |" for e in events]
+        return rows
+    lines = []
+    for event in events:
+        line = f"- {md(event.name)} {link(event.url)} ({event.kind})"
+        if event.event is EventType.RECOVERED and event.old:
+            line += f": was {md(event.old)}"
+        if event.detail:
+            line += f": {md(event.detail)}"
+        if event.new_url:
+            line += f"; now at {link(event.new_url)}"
+        lines.append(line)
+    return lines
+
+
+def _activity_line(event: ReportEvent) -> str:
+    line = f"- {md(event.name)} {link(event.url)}"
+    if event.event is EventType.NEW_COMMITS:
+        line += f": last commit {_day(event.new)} (was {_day(event.old)})"
+    elif event.event is EventType.NEW_VERSION:
+        line += f": {md(event.old)} to {md(event.new)}"
+        if event.detail:
+            line += f" ({md(event.detail)})"
+    elif event.event is EventType.REDIRECTED:
+        line += f": now redirects to {link(event.new_url)}"
+    elif event.event is EventType.GATED_CHANGED:
+        line += f": gating {md(event.old)} to {md(event.new)}"
+    elif event.event is EventType.STALE:
+        line += f": no commit since {md(event.old)}"
+    return line
+
+
+def _movers(events: Sequence[ReportEvent]) -> list[str]:
+    # Several changes of one source in a day collapse to first-old and last-new.
+    first: dict[str, ReportEvent] = {}
+    last: dict[str, ReportEvent] = {}
+    for event in events:
+        first.setdefault(event.url, event)
+        last[event.url] = event
+    rows = []
+    for url, event in first.items():
+        before, after = int(event.old or 0), int(last[url].new or 0)
+        rows.append((after - before, event.name, url, before, after))
+    rows.sort(key=lambda r: (-abs(r[0]), -r[0], r[1]))
+    lines = [
+        f"### Star movers ({len(rows)})",
+        "",
+        "| source | before | after | change |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {md(name)} {link(url)} | {before} | {after} | {change:+d} |"
+        for change, name, url, before, after in rows
+    ]
+    return [*lines, ""]
+
+
+def _runs(runs: Sequence[ReportRun]) -> list[str]:
+    lines = [
+        "## Runs",
+        "",
+        "| run | at | checked | deferred | requests | rate limit left | duration | errors |",
+        "|---|---|---:|---:|---|---|---:|---|",
+    ]
+    for run in runs:
+        data = run.to_json()
+        requests = ", ".join(f"{k} {v}" for k, v in data["requests"].items()) or "none"
+        limits = ", ".join(
+            f"{k} {v['remaining']}/{v['limit']}"
+            for k, v in data["rate_limits"].items()
+            if v["limit"] is not None
+        )
+        status = run.status + (", degraded" if run.degraded else "")
+        errors = "; ".join(md(e) for e in data["errors"]) or "none"
+        duration = data["duration_seconds"]
+        lines.append(
+            f"| {run.id} ({status}) | {run.at.isoformat()} | {data['sources_checked']} "
+            f"| {data['deferred']} | {requests} | {limits or 'n/a'} | "
+            f"{duration if duration is not None else ''} s | {errors} |"
+        )
+    return [*lines, ""]
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def render_json(report: DayReport) -> str:
+    payload = {
+        "date": report.date,
+        "events": [e.to_json() for e in report.events],
+        "sources": [s.to_json() for s in report.sources],
+        "runs": [r.to_json() for r in report.runs],
+        "figures": {
+            "runs": len(report.runs),
+            "sources_checked": len(report.sources),
+            "events": len(report.events),
+            "alerts": sum(1 for e in report.events if e.alert),
+            "requests": _total_requests(report.runs),
+            "errors": sum(len(r.figures.get("errors", [])) for r in report.runs),
+            "duration_seconds": round(
+                sum(r.figures.get("duration_seconds") or 0 for r in report.runs), 3
+            ),
+        },
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def _total_requests(runs: Sequence[ReportRun]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for run in runs:
+        for name, figures in run.figures.get("services", {}).items():
+            totals[name] = totals.get(name, 0) + int(figures.get("requests", 0))
+    return dict(sorted(totals.items()))

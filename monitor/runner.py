@@ -1,0 +1,247 @@
+"""One run: due sources -> probes -> policy -> store, then the day's reports.
+
+    result = run_check(entries, store, probes, now=now, policy=settings.policy,
+                       reports_dir=settings.reports_dir)
+
+Each service's probe runs in its own thread; observations come back through a
+queue to this thread, the only one that writes the store. Answers that tell
+something about a source (ok, 304, blocked) are judged and committed in
+batches as they arrive. Failures wait for the end of the run, because whether
+they count depends on the run as a whole: when most hosts failed at the network
+level (the machine is offline), the run is degraded and no failure counter
+moves. A run killed at any point keeps every committed batch; what was in
+flight is simply due again next run.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.catalog.file import Entry
+from monitor.catalog.kinds import identify
+from monitor.model import Event, Kind, Observation, Outcome, Source
+from monitor.policy import Subject, assess
+from monitor.probes import Probe
+from monitor.reports import write_day_reports
+from monitor.settings import Policy
+from monitor.store import Checked, Store, StoredSource
+
+BATCH = 100
+FLUSH_SECONDS = 2.0
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the CLI to print and turn into an exit status."""
+
+    run_id: int
+    checked: int = 0
+    deferred: int = 0
+    unsupported: int = 0
+    degraded: bool = False
+    new_alerts: list[Event] = field(default_factory=list)
+    events: int = 0
+    figures: dict[str, Any] = field(default_factory=dict)
+    reports: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def run_check(
+    entries: Sequence[Entry],
+    store: Store,
+    probes: Mapping[Kind, Probe],
+    *,
+    now: datetime,
+    policy: Policy,
+    reports_dir: Path,
+    progress: Progress | None = None,
+    interval: timedelta = timedelta(hours=1),
+) -> RunResult:
+    """Check every due source once, store what was learnt, and write the day's reports."""
+    started = time.monotonic()
+    store.sync_catalog(entries, now)
+    due = store.due(now, interval)
+    run_id = store.start_run(now)
+    result = RunResult(run_id)
+    supported = [s for s in due if s.kind in probes]
+    result.unsupported = len(due) - len(supported)
+    by_key = {s.key: s for s in supported}
+    groups: dict[int, tuple[Probe, list[Source]]] = {}
+    for stored in supported:
+        probe = probes[stored.kind]
+        groups.setdefault(id(probe), (probe, []))[1].append(_source(stored))
+
+    answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
+    threads = [
+        threading.Thread(
+            target=_drive,
+            args=(probe, sources, now, answers),
+            name=f"probe-{probe.service}",
+            daemon=True,
+        )
+        for probe, sources in groups.values()
+    ]
+    for thread in threads:
+        thread.start()
+
+    pending: list[Checked] = []
+    held: list[Observation] = []
+    outcomes: Counter[str] = Counter()
+    hosts: dict[str, list[Observation]] = defaultdict(list)
+    finished = done = 0
+    last_flush = time.monotonic()
+    failure: BaseException | None = None
+    try:
+        while finished < len(threads):
+            item = answers.get()
+            if item is None:
+                finished += 1
+                continue
+            if isinstance(item, BaseException):
+                failure = failure or item
+                continue
+            done += 1
+            if progress is not None:
+                progress(done, len(supported))
+            outcomes[item.outcome.value] += 1
+            known = by_key.get(item.key)
+            if known is None:
+                continue
+            if item.outcome is Outcome.DEFERRED:
+                result.deferred += 1
+                continue
+            if item.host:
+                hosts[item.host].append(item)
+            if item.outcome in (Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK):
+                held.append(item)
+                continue
+            pending.append(_judge(known, item, policy, degraded=False))
+            if len(pending) >= BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
+                store.record(run_id, pending)
+                _collect(result, pending)
+                pending, last_flush = [], time.monotonic()
+        if failure is not None:
+            raise failure
+        result.degraded = degraded(hosts, policy)
+        pending += [_judge(by_key[o.key], o, policy, degraded=result.degraded) for o in held]
+        for start in range(0, len(pending), BATCH):
+            chunk = pending[start : start + BATCH]
+            store.record(run_id, chunk)
+            _collect(result, chunk)
+        pending = []
+    except BaseException:
+        store.finish_run(
+            run_id,
+            status="failed",
+            degraded=result.degraded,
+            figures=_figures(result, probes, outcomes, started),
+        )
+        raise
+    result.figures = _figures(result, probes, outcomes, started)
+    store.finish_run(run_id, status="completed", degraded=result.degraded, figures=result.figures)
+    result.reports = write_day_reports(store, now.date(), reports_dir)
+    return result
+
+
+def degraded(hosts: Mapping[str, Sequence[Observation]], policy: Policy) -> bool:
+    """True when more than the policy's share of hosts never answered at all this run."""
+    if not hosts:
+        return False
+    silent = sum(1 for seen in hosts.values() if all(_network_level(o) for o in seen))
+    return silent / len(hosts) > policy.degraded_host_share
+
+
+def _network_level(observation: Observation) -> bool:
+    if observation.outcome is Outcome.NETWORK:
+        return True
+    return observation.outcome is Outcome.NOT_FOUND and (observation.error or "").startswith(
+        "unknown host"
+    )
+
+
+def _drive(
+    probe: Probe,
+    sources: list[Source],
+    now: datetime,
+    answers: queue.Queue[Observation | BaseException | None],
+) -> None:
+    try:
+        for observation in probe.observe(sources, now):
+            answers.put(observation)
+    except BaseException as exc:  # handed to the main thread, which fails the run with it
+        answers.put(exc)
+    finally:
+        answers.put(None)
+
+
+def _source(stored: StoredSource) -> Source:
+    return Source(
+        stored.key,
+        stored.url,
+        stored.kind,
+        stored.name,
+        stored.remote_id,
+        stored.validators,
+        stored.state.facts,
+    )
+
+
+def _judge(
+    stored: StoredSource, observation: Observation, policy: Policy, *, degraded: bool
+) -> Checked:
+    subject = Subject(stored.key, stored.url, stored.kind, expected_name(stored.url, stored.kind))
+    state, events = assess(subject, stored.state, observation, policy, degraded=degraded)
+    facts = observation.facts
+    return Checked(
+        stored.id,
+        observation,
+        state,
+        tuple(events),
+        remote_id=facts.remote_id if facts else None,
+        validators=observation.validators or None,
+    )
+
+
+def expected_name(url: str, kind: Kind) -> str | None:
+    """The name a catalog URL implies, to compare with what the service now calls it."""
+    if kind in (Kind.GITHUB_REPO, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE):
+        return identify(url).label
+    return None
+
+
+def _collect(result: RunResult, batch: Sequence[Checked]) -> None:
+    for checked in batch:
+        result.checked += 1
+        result.events += len(checked.events)
+        result.new_alerts.extend(e for e in checked.events if e.alert)
+
+
+def _figures(
+    result: RunResult, probes: Mapping[Kind, Probe], outcomes: Counter[str], started: float
+) -> dict[str, Any]:
+    services = {}
+    for probe in {id(p): p for p in probes.values()}.values():
+        figures = probe.figures()
+        services[probe.service] = figures.to_json()
+        result.errors.extend(figures.errors)
+    return {
+        "sources_checked": result.checked,
+        "deferred": result.deferred,
+        "unsupported": result.unsupported,
+        "outcomes": dict(sorted(outcomes.items())),
+        "services": services,
+        "events": result.events,
+        "alerts": len(result.new_alerts),
+        "errors": result.errors,
+        "degraded": result.degraded,
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
