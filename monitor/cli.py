@@ -80,6 +80,8 @@ def _guarded(action: Callable[[], T]) -> T:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        raise  # the reader went away (`monitor status | head`): handled in run()
     except Exception:
         click.echo(redact(traceback.format_exc()), err=True)
         click.echo("monitor failed unexpectedly; the trace above says where.", err=True)
@@ -115,6 +117,17 @@ def _parse_size(text: str) -> int:
     if not match:
         raise click.BadParameter(f"{text!r} is not a size such as 32MB")
     return int(match[1]) << (10 * " kmg".index(match[2] or " "))
+
+
+def run() -> None:
+    """The console script: `main`, quiet when its reader stops reading (`| head`)."""
+    try:
+        main(prog_name="monitor")
+    except BrokenPipeError:
+        # Python would print a trace while flushing stdout at exit; point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -247,6 +260,88 @@ def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
                 click.echo(f"      {reason}")
 
 
+@catalog.command("fix")
+@click.argument("documents", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
+)
+@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run: bool) -> None:
+    """Replace every renamed or permanently redirected URL with its new location.
+
+    Reads from the store where each source lives now: a renamed repository's or
+    model's new URL, a web page's permanent (301/308) redirect, a path or issue
+    whose repository moved; only sources that answer at the new place count.
+
+    Without DOCUMENTS it rewrites the catalog, keeping each old URL in
+    `previous_urls` (so the store keeps the source's history). With DOCUMENTS
+    (markdown or text) it rewrites their links in place instead, so the list
+    itself can be repaired in one commit. --dry-run prints the diff only.
+    """
+    catalog_loaded, settings = _guarded(
+        lambda: load_configuration(os.environ, catalog=catalog_file)
+    )
+    _guarded(lambda: _fix(catalog_loaded.path, documents, settings, dry_run))
+
+
+def _fix(catalog_file: Path, documents: Sequence[Path], settings: Settings, dry_run: bool) -> None:
+    import difflib
+
+    from monitor.catalog.fix import Move, fix_catalog, fix_document, relocations
+
+    store = open_store(settings.database_url)
+    try:
+        moves = relocations(store.sources())
+    finally:
+        store.close()
+    targets: list[tuple[Path, str, str, list[Move]]] = []
+    if documents:
+        problems: list[Problem] = []
+        for path in documents:
+            try:
+                text = read_document(path)
+            except DocumentError as exc:
+                problems.extend(exc.problems)
+                continue
+            fixed, applied = fix_document(
+                text, str(path), moves, markdown=path.suffix.lower() in MARKDOWN_SUFFIXES
+            )
+            targets.append((path, text, fixed, applied))
+        if problems:
+            raise DocumentError(problems)
+    else:
+        text = read_catalog_text(catalog_file)
+        fixed, applied = fix_catalog(text, moves)
+        targets.append((catalog_file, text, fixed, applied))
+    changed = 0
+    for path, before, after, applied in targets:
+        for move in applied:
+            click.echo(f"{path}: {move.old_url} -> {move.new_url}")
+        if before == after:
+            continue
+        changed += 1
+        if dry_run:
+            click.echo(
+                "".join(
+                    difflib.unified_diff(
+                        before.splitlines(keepends=True),
+                        after.splitlines(keepends=True),
+                        fromfile=f"a/{path}",
+                        tofile=f"b/{path}",
+                    )
+                ),
+                nl=False,
+            )
+        else:
+            write_atomically(path, after)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{len(moves)} moved source(s) known; {changed} file(s) {verb}.")
+
+
 @catalog.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option(
@@ -315,6 +410,7 @@ def emulator_serve(
       export MONITOR_GITHUB_API_URL=<GitHub URL>     (GraphQL is <GitHub URL>/graphql)
       export MONITOR_HF_ENDPOINT=<Hugging Face URL>
       export MONITOR_ARXIV_API_URL=<arXiv URL>
+      export MONITOR_CONNECT_TO='*=<web address>'  (web checks of every host go there)
 
     With --catalog, every entry of the catalog exists and is healthy; with
     --scenario, the world is what the file says (both may be given; the
@@ -384,9 +480,12 @@ def build_probes(settings: Settings) -> dict[Kind, Probe]:
     from huggingface_hub import HfApi
 
     from monitor.probes import PROBES
+    from monitor.probes.arxiv import ArxivProbe
     from monitor.probes.github import GitHubProbe
     from monitor.probes.huggingface import HuggingFaceProbe, install_client
+    from monitor.probes.web import WebProbe
 
+    limits = settings.probes
     github_token = settings.github_token.reveal() if settings.github_token else None
     hf_token = settings.hf_token.reveal() if settings.hf_token else None
     github = Github(
@@ -398,20 +497,33 @@ def build_probes(settings: Settings) -> dict[Kind, Probe]:
         user_agent=f"monitor/{__version__}",
     )
     counter = install_client(timeout=20.0)
+    hub = HfApi(
+        endpoint=settings.hf_endpoint,
+        token=hf_token or False,
+        library_name="monitor",
+        library_version=__version__,
+    )
     services: dict[str, Probe] = {
-        "github": GitHubProbe(github, token=github_token),
+        "github": GitHubProbe(github, token=github_token, batch_size=limits.github_batch_size),
         "hf": HuggingFaceProbe(
-            HfApi(
-                endpoint=settings.hf_endpoint,
-                token=hf_token or False,
-                library_name="monitor",
-                library_version=__version__,
-            ),
+            hub,
             token=hf_token,
             counter=lambda: counter.count,
+            workers=limits.hf_workers,
+            list_threshold=limits.hf_list_threshold,
+        ),
+        "arxiv": ArxivProbe(settings.arxiv_api_url, interval=limits.arxiv_interval_seconds),
+        "web": WebProbe(
+            concurrency=limits.web_concurrency,
+            per_host=limits.web_per_host,
+            min_interval=limits.web_min_interval_ms / 1000,
+            timeout=float(limits.web_timeout_seconds),
+            user_agent=limits.user_agent,
+            connect_to=dict(settings.connect_to),
+            backoff=limits.web_retry_backoff_ms / 1000,
         ),
     }
-    return {kind: services[service] for kind, service in PROBES.items() if service in services}
+    return {kind: services[service] for kind, service in PROBES.items()}
 
 
 @main.command()
@@ -460,7 +572,7 @@ def check(catalog_file: Path | None, now: str | None) -> None:
 
 
 def _check(entries: Sequence[Entry], settings: Settings) -> RunResult:
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from monitor.runner import run_check
 
@@ -476,6 +588,7 @@ def _check(entries: Sequence[Entry], settings: Settings) -> RunResult:
                 policy=settings.policy,
                 reports_dir=settings.reports_dir,
                 progress=progress,
+                interval=timedelta(minutes=settings.policy.recheck_after_minutes),
             )
     finally:
         store.close()

@@ -72,8 +72,11 @@ def assess(
     event = _Raised(subject, now)
     events = event.events
     # "added" marks the first answer that says something about the source: a run on an
-    # offline machine has not added anything.
-    if prior.health is Health.UNKNOWN and outcome not in (Outcome.TRANSIENT, Outcome.NETWORK):
+    # offline machine (degraded) has not added anything.
+    conclusive = outcome in (Outcome.OK, Outcome.NOT_MODIFIED, Outcome.BLOCKED) or (
+        outcome is Outcome.NOT_FOUND and not degraded
+    )
+    if prior.health is Health.UNKNOWN and conclusive:
         event(EventType.ADDED)
     checked = replace(
         prior,
@@ -94,8 +97,10 @@ def assess(
         if stale and not prior.stale and facts is not None and facts.last_commit:
             event(EventType.STALE, old=facts.last_commit.date().isoformat())
         redirected_to = prior.redirected_to
+        # A link that now lives elsewhere (a permanent redirect, a path or issue whose
+        # repository moved, a transferred issue) is reported once per new home.
         if (
-            subject.kind is Kind.WEB
+            subject.kind in LINK_KINDS
             and facts is not None
             and facts.url
             and facts.url != subject.url
@@ -228,7 +233,12 @@ def _changes(subject: Subject, old: Facts | None, new: Facts | None, emit: _Rais
         return
     if old.stars is not None and new.stars is not None and old.stars != new.stars:
         emit(EventType.STARS_CHANGED, old=str(old.stars), new=str(new.stars))
-    if old.last_commit and new.last_commit and new.last_commit > old.last_commit:
+    if (
+        subject.kind in COMMITTED_KINDS
+        and old.last_commit
+        and new.last_commit
+        and new.last_commit > old.last_commit
+    ):
         emit(
             EventType.NEW_COMMITS, old=old.last_commit.isoformat(), new=new.last_commit.isoformat()
         )

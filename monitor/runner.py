@@ -213,7 +213,7 @@ def _judge(
 
 def expected_name(url: str, kind: Kind) -> str | None:
     """The name a catalog URL implies, to compare with what the service now calls it."""
-    if kind in (Kind.GITHUB_REPO, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE):
+    if kind in (Kind.GITHUB_REPO, Kind.GITHUB_OWNER, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE):
         return identify(url).label
     return None
 

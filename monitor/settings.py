@@ -12,12 +12,13 @@ error: catalogs get committed and shared, tokens must not be.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,6 +64,33 @@ class Policy:
     stale_after_days: int = 365
     #: A run in which more than this share of hosts fail at the network level is degraded.
     degraded_host_share: float = 0.5
+    #: A source checked more recently than this is not due yet.
+    recheck_after_minutes: int = 60
+
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 monitor-link-check"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Probes:
+    """How hard each probe may press its service. `[probes]` overrides these."""
+
+    github_batch_size: int = 100
+    hf_workers: int = 4
+    #: an owner with at least this many entries of one type is served by one listing
+    hf_list_threshold: int = 5
+    web_concurrency: int = 64
+    web_per_host: int = 4
+    web_min_interval_ms: int = 50
+    web_timeout_seconds: int = 15
+    #: the first retry of a transient failure waits this long, the second twice as long
+    web_retry_backoff_ms: int = 1000
+    #: arXiv's terms: no more than one request every 3 seconds
+    arxiv_interval_seconds: float = 3.0
+    user_agent: str = DEFAULT_USER_AGENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +117,11 @@ class Settings:
     arxiv_api_url: str = DEFAULT_ARXIV_API_URL
     alert_urls: tuple[Secret, ...] = ()
     now: datetime | None = None
+    #: test and demo routing of web checks: host -> "address:port" ("*" for every host)
+    connect_to: tuple[tuple[str, str], ...] = ()
     policy: Policy = Policy()
     schedule: Schedule = Schedule()
+    probes: Probes = Probes()
 
     @property
     def github_graphql_url(self) -> str:
@@ -135,7 +166,7 @@ _NOT_IN_FILE = {
 #: Keys that look like credentials, refused anywhere in [settings].
 _TOKEN_LIKE = re.compile(r"token|secret|password", re.IGNORECASE)
 
-TABLES = ("settings", "policy", "schedule", "alerts")
+TABLES = ("settings", "policy", "schedule", "alerts", "probes")
 
 LineOf = Callable[[str, str], int | None]
 """(table, key) -> the catalog line that key is on, if known."""
@@ -147,6 +178,20 @@ def parse_now(text: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("it has no UTC offset; add one, e.g. 2026-11-21T08:00:00+00:00 or …Z")
     return value
+
+
+def parse_connect_to(text: str) -> dict[str, str]:
+    """MONITOR_CONNECT_TO: "host=ADDRESS:PORT,*=127.0.0.1:8080" -> {"host": ..., "*": ...}."""
+    mapping: dict[str, str] = {}
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        host, sep, target = part.partition("=")
+        address, colon, port = target.rpartition(":")
+        if not sep or not colon or not address or not port.isdigit():
+            raise ValueError(f"{part!r} is not HOST=ADDRESS:PORT (use * for every host)")
+        mapping[host.lower()] = target
+    return mapping
 
 
 def split_alert_urls(text: str) -> tuple[str, ...]:
@@ -270,8 +315,15 @@ def resolve_settings(
             take(name, file_settings[name], where, locate("settings", name))
 
     alert_urls = _alert_urls(environ, tables, where, problems, locate)
-    policy = _policy(tables, where, problems, locate)
-    schedule = _schedule(tables, where, problems, locate)
+    policy = _typed_table(Policy, "policy", environ, tables, where, problems, locate)
+    probes = _typed_table(Probes, "probes", environ, tables, where, problems, locate)
+    schedule = _schedule(environ, tables, where, problems, locate)
+    connect_to: tuple[tuple[str, str], ...] = ()
+    if environ.get("MONITOR_CONNECT_TO", "").strip():
+        try:
+            connect_to = tuple(parse_connect_to(environ["MONITOR_CONNECT_TO"]).items())
+        except ValueError as exc:
+            problems.append(Problem("environment variable MONITOR_CONNECT_TO", str(exc)))
 
     if problems:
         raise SettingsError(problems)
@@ -291,8 +343,10 @@ def resolve_settings(
         arxiv_api_url=values.get("arxiv_api_url", DEFAULT_ARXIV_API_URL),
         alert_urls=tuple(Secret(u) for u in alert_urls),
         now=values.get("now"),
+        connect_to=connect_to,
         policy=policy,
         schedule=schedule,
+        probes=probes,
     )
 
 
@@ -354,21 +408,51 @@ def _alert_urls(
     return ()
 
 
-def _policy(
-    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
-) -> Policy:
-    table = _table(tables, "policy", where, problems, locate)
-    defaults = Policy()
-    known = {f: getattr(defaults, f) for f in Policy.__dataclass_fields__}
-    values: dict[str, Any] = {}
-    for key, raw in table.items():
+T = TypeVar("T")
+
+
+def table_variable(table: str, key: str) -> str:
+    """The environment variable that overrides `[table] key`: MONITOR_TABLE_KEY."""
+    return f"MONITOR_{table}_{key}".upper()
+
+
+def _typed_table(
+    cls: type[T],
+    name: str,
+    environ: Mapping[str, str],
+    tables: Mapping[str, Any],
+    where: str,
+    problems: list[Problem],
+    locate: LineOf,
+) -> T:
+    """A table of numbers and strings, checked against `cls`'s defaults, the environment first."""
+    table = _table(tables, name, where, problems, locate)
+    defaults = cls()
+    known = {f: getattr(defaults, f) for f in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+    for key in table:
         if key not in known:
-            problems.append(_unknown_key(where, "policy", key, list(known), locate))
+            problems.append(_unknown_key(where, name, key, list(known), locate))
+    values: dict[str, Any] = {}
+    for key, default in known.items():
+        variable = table_variable(name, key)
+        if environ.get(variable, "").strip():
+            raw: Any = environ[variable].strip()
+            source, line = f"environment variable {variable}", None
+            if not isinstance(default, str):
+                with contextlib.suppress(ValueError):  # left as text, refused below
+                    raw = float(raw) if isinstance(default, float) else int(raw)
+        elif key in table:
+            raw, source, line = table[key], where, locate(name, key)
+        else:
             continue
-        default = known[key]
-        if isinstance(default, float):
-            ok = isinstance(raw, int | float) and not isinstance(raw, bool) and 0 < raw <= 1
-            expect = "a number between 0 and 1"
+        if isinstance(default, str):
+            ok, expect = isinstance(raw, str) and bool(raw.strip()), "a non-empty string"
+        elif isinstance(default, float):
+            number = isinstance(raw, int | float) and not isinstance(raw, bool)
+            if name == "policy":
+                ok, expect = number and 0 < raw <= 1, "a number between 0 and 1"
+            else:
+                ok, expect = number and raw >= 0, "a number, 0 or more"
         else:
             ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1
             expect = "a whole number of at least 1"
@@ -377,19 +461,27 @@ def _policy(
         else:
             problems.append(
                 Problem(
-                    where,
-                    f"[policy] {key} = {raw!r} must be {expect}",
-                    locate("policy", key),
+                    source,
+                    f"[{name}] {key} = {raw!r} must be {expect}",
+                    line,
                     f"the default is {default}",
                 )
             )
-    return Policy(**values)
+    return cls(**values)
 
 
 def _schedule(
-    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+    environ: Mapping[str, str],
+    tables: Mapping[str, Any],
+    where: str,
+    problems: list[Problem],
+    locate: LineOf,
 ) -> Schedule:
-    table = _table(tables, "schedule", where, problems, locate)
+    table = dict(_table(tables, "schedule", where, problems, locate))
+    for key in Schedule.__dataclass_fields__:
+        value = environ.get(table_variable("schedule", key), "").strip()
+        if value:
+            table[key] = int(value) if key == "jitter_seconds" and value.isdigit() else value
     checks: dict[str, Callable[[Any], Any]] = {
         "check": _check_cron,
         "digest": _check_weekly,

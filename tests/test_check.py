@@ -19,9 +19,7 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.emulator import Emulator, World
 from tests.conftest import ROOT
-
-GITHUB_TOKEN = "ghp_e2e_token_0123456789"
-HF_TOKEN = "hf_e2e_token_0123456789"
+from tests.harness import GITHUB_TOKEN, HF_TOKEN, Monitor, events, find
 
 CATALOG = """
 [[source]]
@@ -94,60 +92,12 @@ def build_world(world: World) -> None:
     world.add_hf_owner("decapoda-research", "org")
 
 
-class Monitor:
-    """Runs `monitor check` in-process against the emulator, with its settings in the env."""
-
-    def __init__(
-        self,
-        tmp_path: Path,
-        emulator: Emulator,
-        monkeypatch: pytest.MonkeyPatch,
-        database_url: str | None = None,
-    ) -> None:
-        self.tmp = tmp_path
-        self.catalog = tmp_path / "sources.toml"
-        self.catalog.write_text(CATALOG)
-        self.reports = tmp_path / "reports"
-        self.database = tmp_path / "monitor.db"
-        self.env = {
-            **emulator.environment(),
-            "MONITOR_CATALOG": str(self.catalog),
-            "MONITOR_DATABASE_URL": database_url or f"sqlite:///{self.database}",
-            "MONITOR_REPORTS_DIR": str(self.reports),
-        }
-        for name, value in self.env.items():
-            monkeypatch.setenv(name, value)
-        self.monkeypatch = monkeypatch
-
-    def check(self, at: str, *, token: bool = True) -> tuple[int, dict[str, Any]]:
-        if token:
-            self.monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
-            self.monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
-        else:
-            self.monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-            self.monkeypatch.delenv("HF_TOKEN", raising=False)
-        result = CliRunner().invoke(main, ["check", "--now", at])
-        assert result.exit_code in (0, 1), result.output
-        return result.exit_code, self.report(at[:10])
-
-    def report(self, day: str) -> dict[str, Any]:
-        return dict(json.loads((self.reports / f"{day}.json").read_text()))
-
-
-def events(report: dict[str, Any], at: str | None = None) -> Counter[str]:
-    return Counter(e["event"] for e in report["events"] if at is None or e["at"].startswith(at))
-
-
-def find(report: dict[str, Any], event: str, url_part: str) -> dict[str, Any]:
-    return next(e for e in report["events"] if e["event"] == event and url_part in e["url"])
-
-
 @pytest.fixture
 def monitor(
     tmp_path: Path, world: World, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> Monitor:
     build_world(world)
-    return Monitor(tmp_path, emulator, monkeypatch)
+    return Monitor(tmp_path, emulator, monkeypatch, CATALOG)
 
 
 def test_days_of_changes_with_tokens(monitor: Monitor, world: World) -> None:
@@ -339,6 +289,7 @@ def test_check_on_postgresql(
             tmp_path,
             emulator,
             monkeypatch,
+            CATALOG,
             database_url=postgres_server.database_url("monitor_e2e"),
         )
         assert monitor.check("2026-11-01T06:00:00Z")[0] == 0
@@ -449,11 +400,12 @@ def test_whole_catalog_against_the_seeded_emulator(
     catalog = load_catalog(ROOT / "sources.toml")
     seeded = seed_world(catalog.entries, datetime(2026, 11, 21, tzinfo=UTC))
     with Emulator(seeded.world) as emulator:
-        monitor = Monitor(tmp_path, emulator, monkeypatch)
-        monitor.catalog.write_text((ROOT / "sources.toml").read_text())
+        monitor = Monitor(tmp_path, emulator, monkeypatch, (ROOT / "sources.toml").read_text())
         code, first = monitor.check("2026-11-21T06:00:00Z")
-        repos = sum(1 for e in catalog.entries if e.kind.value == "github_repo")
-        assert first["runs"][0]["requests"]["github"] == -(-repos // 100)
+        github = sum(1 for e in catalog.entries if e.kind.value.startswith("github_"))
+        assert first["runs"][0]["requests"]["github"] == -(-github // 100)
+        assert first["runs"][0]["requests"]["arxiv"] == 1
+        assert first["runs"][0]["sources_checked"] == len(catalog.entries)
         assert first["runs"][0]["errors"] == []
         health = Counter(s["health"] for s in first["sources"])
         # Every entry is healthy in the seeded world, except the one that cannot exist.

@@ -130,6 +130,14 @@ def test_monitor_queries_are_valid_on_githubs_schema(needs_real_schema: None) ->
     assert validate(schema(), document) == []
 
 
+def test_probe_queries_are_valid_on_githubs_schema(needs_real_schema: None) -> None:
+    """The batch the GitHub probe sends, all four kinds mixed, is valid on GitHub's schema."""
+    from monitor.probes.github import batch_query
+
+    for counts in ((100, 0, 0, 0), (3, 2, 2, 2), (0, 1, 0, 0), (0, 0, 0, 5)):
+        assert validate(real_schema(), parse(batch_query(*counts))) == [], counts
+
+
 def test_invalid_query_fails_here_as_on_github(
     world: World, gh: Github, needs_real_schema: None
 ) -> None:

@@ -389,6 +389,15 @@ def test_every_200_has_an_etag(world: World, emulator: Emulator, path: str) -> N
     assert raw(emulator, path, **{"If-None-Match": first.headers["etag"]}).status_code == 304
 
 
+def test_user_by_id(world: World, emulator: Emulator) -> None:
+    """GET /user/{id} finds an account by its stable id, whatever its login is now."""
+    owner = world.add_owner("karpathy", type="User")
+    world.rename_owner("karpathy", "karpathy2")
+    answer = raw(emulator, f"/user/{owner.id}")
+    assert answer.status_code == 200 and answer.json()["login"] == "karpathy2"
+    assert raw(emulator, "/user/1").status_code == 404
+
+
 def test_missing_user_agent_is_refused(world: World, emulator: Emulator) -> None:
     """A request without User-Agent is 403, as on api.github.com."""
     world.add_repo("a/b")

@@ -112,3 +112,27 @@ def test_policy_and_schedule_from_tables() -> None:
     )
     assert settings.policy.dead_min_hours == 72 and settings.policy.degraded_host_share == 0.75
     assert settings.schedule.digest == "fri 09:30" and settings.schedule.timezone == "Asia/Shanghai"
+
+
+def test_every_table_key_has_an_environment_variable() -> None:
+    """MONITOR_<TABLE>_<KEY> overrides [policy], [probes] and [schedule] values in the catalog."""
+    tables = {"policy": {"dead_min_hours": 72}, "probes": {"web_per_host": 2}}
+    env = {
+        "MONITOR_POLICY_DEAD_MIN_HOURS": "96",
+        "MONITOR_PROBES_ARXIV_INTERVAL_SECONDS": "0",
+        "MONITOR_SCHEDULE_TIMEZONE": "Asia/Shanghai",
+    }
+    settings = resolve_settings(env, tables)
+    assert settings.policy.dead_min_hours == 96
+    assert settings.probes.web_per_host == 2 and settings.probes.arxiv_interval_seconds == 0.0
+    assert settings.schedule.timezone == "Asia/Shanghai"
+    with pytest.raises(SettingsError, match="MONITOR_PROBES_WEB_PER_HOST"):
+        resolve_settings({"MONITOR_PROBES_WEB_PER_HOST": "many"})
+
+
+def test_connect_to() -> None:
+    """MONITOR_CONNECT_TO maps hosts (or * for all) to an address; a malformed one is refused."""
+    settings = resolve_settings({"MONITOR_CONNECT_TO": "a.example=127.0.0.1:8080, *=127.0.0.1:9"})
+    assert dict(settings.connect_to) == {"a.example": "127.0.0.1:8080", "*": "127.0.0.1:9"}
+    with pytest.raises(SettingsError, match="HOST=ADDRESS:PORT"):
+        resolve_settings({"MONITOR_CONNECT_TO": "a.example"})

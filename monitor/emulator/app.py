@@ -98,4 +98,6 @@ class Emulator:
             "MONITOR_GITHUB_API_URL": self.github_url,
             "MONITOR_HF_ENDPOINT": self.hf_url,
             "MONITOR_ARXIV_API_URL": self.arxiv_url,
+            # Web checks of every host go to the emulator's web port, Host header kept.
+            "MONITOR_CONNECT_TO": f"*={self.web.base_url.removeprefix('http://')}",
         }

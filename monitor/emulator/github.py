@@ -193,6 +193,12 @@ class GitHub:
             return self._repo_resource(
                 request, self.world.repos.get(int(match["id"])), match["rest"] or ""
             )
+        match = re.fullmatch(r"/user/(\d+)", path)
+        if match:
+            owner = next((o for o in self.world.owners.values() if o.id == int(match[1])), None)
+            if owner is None:
+                return not_found(f"{DOCS}/users/users#get-a-user-using-their-id")
+            return self._account(request, "users", owner.login)
         match = re.fullmatch(r"/(users|orgs)/([^/]+)", path)
         if match:
             return self._account(request, match[1], match[2])

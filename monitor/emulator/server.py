@@ -164,26 +164,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = HttpRequest(self.command, url.path, url.query, self.headers, body, host)
         started = time.time()
         world.started(host)
-        status = 0
-        cost = 0
-        try:
-            delay = world.latency_for(service.name)
-            if delay:
-                time.sleep(delay)
-            try:
-                response = service.handle(request)
-            except Exception:
-                response = HttpResponse.text(500, "emulator error\n" + traceback.format_exc())
-            cost = response.cost
-            if response.delay:
-                time.sleep(response.delay)
-            if response.reset:
-                self._reset()
-                status = -1
-                return
-            status = response.status
-            self._send(response)
-        finally:
+        logged = False
+
+        def log(status: int, cost: int) -> None:
+            nonlocal logged
+            logged = True
             world.finished(
                 Request(
                     service.name,
@@ -198,6 +183,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     cost,
                 )
             )
+
+        try:
+            delay = world.latency_for(service.name)
+            if delay:
+                time.sleep(delay)
+            try:
+                response = service.handle(request)
+            except Exception:
+                response = HttpResponse.text(500, "emulator error\n" + traceback.format_exc())
+            if response.delay:
+                time.sleep(response.delay)
+            # Logged before the answer leaves, so a client that has its answer can count on
+            # finding the request in the log.
+            log(-1 if response.reset else response.status, response.cost)
+            if response.reset:
+                self._reset()
+            else:
+                self._send(response)
+        finally:
+            if not logged:
+                log(0, 0)
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
