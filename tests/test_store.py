@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.model import Event, EventType, Facts, Health, Kind, Observation, Outcome, SourceState
-from monitor.store import Checked, Store
+from monitor.store import Checked, Heartbeat, Store
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_upgrade_twice_is_harmless(store: Store) -> None:
     """Running the migrations again on an up-to-date store changes nothing."""
     store.upgrade()
     with store.engine.connect() as db:
-        assert db.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert db.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
 
 
 def test_sync_catalog_adds_updates_and_retires(store: Store) -> None:
@@ -166,3 +166,57 @@ def test_interrupted_runs_are_marked(store: Store) -> None:
     runs = {r.id: r for r in store.runs()}
     assert runs[first].status == "interrupted" and runs[second].status == "completed"
     assert runs[second].report_date == "2026-11-21" and runs[second].at.tzinfo is UTC
+
+
+def test_health_at_reads_the_state_after_the_last_check_before_a_moment(store: Store) -> None:
+    """health_at gives each source's health as of a past moment, not as of now."""
+    store.sync_catalog([entry("https://github.com/a/b")], NOW)
+    (source,) = store.sources()
+    for day, health in ((0, Health.OK), (1, Health.SUSPECT), (3, Health.DELETED)):
+        at = NOW + timedelta(days=day)
+        run = store.start_run(at)
+        store.record(
+            run,
+            [Checked(source.id, Observation(source.key, at, Outcome.OK), SourceState(health))],
+        )
+    assert store.health_at(NOW) == {}
+    assert store.health_at(NOW + timedelta(days=2)) == {source.id: Health.SUSPECT}
+    assert store.health_at(NOW + timedelta(days=9)) == {source.id: Health.DELETED}
+
+
+def test_heartbeat_is_replaced_not_appended(store: Store) -> None:
+    """Each beat replaces the previous one of the same name, and reads back whole."""
+    assert store.heartbeat() is None
+    beat = Heartbeat("daemon", 41, "box", NOW, NOW, last_status="completed")
+    store.beat(beat)
+    later = Heartbeat("daemon", 41, "box", NOW, NOW + timedelta(minutes=1), NOW, "degraded")
+    store.beat(later)
+    assert store.heartbeat() == later
+
+
+def test_a_new_alert_channel_starts_after_the_stored_history(store: Store) -> None:
+    """A channel first seen now is owed only later alerts; delivered ones are not owed again."""
+    store.sync_catalog([entry("https://github.com/a/b")], NOW)
+    (source,) = store.sources()
+
+    def raise_event(kind: EventType) -> None:
+        run = store.start_run(NOW)
+        event = Event(kind, source.key, source.url, Kind.GITHUB_REPO, NOW)
+        store.record(
+            run,
+            [Checked(source.id, Observation(source.key, NOW, Outcome.OK), SourceState(), (event,))],
+        )
+
+    raise_event(EventType.ARCHIVED)
+    channel = store.alert_channel("fp-1", NOW)
+    assert store.alert_channel("fp-1", NOW) == channel
+    assert store.undelivered_alerts(channel) == []
+    raise_event(EventType.DELETED)
+    raise_event(EventType.STARS_CHANGED)  # not an alert
+    owed = store.undelivered_alerts(channel)
+    assert [e.event.event for e in owed] == [EventType.DELETED]
+    store.mark_delivered(channel, [owed[0].id], NOW)
+    assert store.undelivered_alerts(channel) == []
+    assert store.events()[1].alerted_at == NOW
+    other = store.alert_channel("fp-2", NOW)
+    assert store.undelivered_alerts(other) == []

@@ -7,6 +7,6 @@ run needs, each in one transaction).
 
 from __future__ import annotations
 
-from monitor.store.store import Checked, Store, StoredSource
+from monitor.store.store import Checked, Heartbeat, Store, StoredEvent, StoredRun, StoredSource
 
-__all__ = ["Checked", "Store", "StoredSource"]
+__all__ = ["Checked", "Heartbeat", "Store", "StoredEvent", "StoredRun", "StoredSource"]

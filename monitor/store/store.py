@@ -28,12 +28,23 @@ from sqlalchemy.engine import Connection, Engine
 from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.model import Event, EventType, Health, Kind, Observation, SourceState
-from monitor.store.tables import EventRow, ObservationRow, RunRow, SourceRow
+from monitor.store.tables import (
+    AlertChannelRow,
+    AlertDeliveryRow,
+    EventRow,
+    HeartbeatRow,
+    ObservationRow,
+    RunRow,
+    SourceRow,
+)
 
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
 OBSERVATIONS = ObservationRow.__table__  # type: ignore[attr-defined]
 EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+HEARTBEATS = HeartbeatRow.__table__  # type: ignore[attr-defined]
+CHANNELS = AlertChannelRow.__table__  # type: ignore[attr-defined]
+DELIVERIES = AlertDeliveryRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +97,21 @@ class StoredRun:
     status: str
     degraded: bool
     figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The daemon's last sign of life, and what its last run did."""
+
+    name: str
+    pid: int
+    host: str
+    started_at: datetime
+    beat_at: datetime
+    last_run_at: datetime | None = None
+    last_status: str | None = None
+    next_run_at: datetime | None = None
+    stopped_at: datetime | None = None
 
 
 class Store:
@@ -225,10 +251,22 @@ class Store:
                 )
             )
 
-    def runs(self, *, report_date: str | None = None, limit: int | None = None) -> list[StoredRun]:
+    def runs(
+        self,
+        *,
+        report_date: str | None = None,
+        limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[StoredRun]:
+        """Runs, newest first: of one report date, or whose clock falls in [since, until)."""
         query = sa.select(RUNS).order_by(RUNS.c.id.desc())
         if report_date is not None:
             query = query.where(RUNS.c.report_date == report_date)
+        if since is not None:
+            query = query.where(RUNS.c.at >= since)
+        if until is not None:
+            query = query.where(RUNS.c.at < until)
         if limit is not None:
             query = query.limit(limit)
         with self.engine.connect() as db:
@@ -269,6 +307,7 @@ class Store:
                         "http_status": checked.observation.http_status,
                         "error": checked.observation.error,
                         "facts": kept,
+                        "health": checked.state.health.value,
                     }
                 )
                 values: dict[str, Any] = {
@@ -316,6 +355,16 @@ class Store:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[StoredEvent]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if run_ids is not None:
+            conditions.append(EVENTS.c.run_id.in_(list(run_ids)))
+        if since is not None:
+            conditions.append(EVENTS.c.at >= since)
+        if until is not None:
+            conditions.append(EVENTS.c.at < until)
+        return self._events(sa.and_(sa.true(), *conditions))
+
+    def _events(self, condition: sa.ColumnElement[bool]) -> list[StoredEvent]:
         query = (
             sa.select(
                 EVENTS,
@@ -326,14 +375,9 @@ class Store:
                 SOURCES.c.section,
             )
             .join(SOURCES, SOURCES.c.id == EVENTS.c.source_id)
+            .where(condition)
             .order_by(EVENTS.c.at, EVENTS.c.id)
         )
-        if run_ids is not None:
-            query = query.where(EVENTS.c.run_id.in_(list(run_ids)))
-        if since is not None:
-            query = query.where(EVENTS.c.at >= since)
-        if until is not None:
-            query = query.where(EVENTS.c.at < until)
         with self.engine.connect() as db:
             return [
                 StoredEvent(
@@ -367,6 +411,113 @@ class Store:
         query = sa.select(SOURCES).where(SOURCES.c.id.in_(inner)).order_by(SOURCES.c.id)
         with self.engine.connect() as db:
             return [_stored(row) for row in db.execute(query)]
+
+    def health_at(self, until: datetime) -> dict[int, Health]:
+        """Each source's health after its last check before `until` (a past week's end)."""
+        last = (
+            sa.select(sa.func.max(OBSERVATIONS.c.id).label("id"))
+            .join(RUNS, RUNS.c.id == OBSERVATIONS.c.run_id)
+            .where(RUNS.c.at < until)
+            .where(OBSERVATIONS.c.health.is_not(None))
+            .group_by(OBSERVATIONS.c.source_id)
+            .subquery()
+        )
+        query = sa.select(OBSERVATIONS.c.source_id, OBSERVATIONS.c.health).join(
+            last, last.c.id == OBSERVATIONS.c.id
+        )
+        with self.engine.connect() as db:
+            return {r.source_id: Health(r.health) for r in db.execute(query)}
+
+    # --- the daemon's heartbeat --------------------------------------------------------------
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        """Store the daemon's heartbeat, replacing the previous one of the same name."""
+        values = {
+            "pid": heartbeat.pid,
+            "host": heartbeat.host[:255],
+            "started_at": heartbeat.started_at,
+            "beat_at": heartbeat.beat_at,
+            "last_run_at": heartbeat.last_run_at,
+            "last_status": heartbeat.last_status,
+            "next_run_at": heartbeat.next_run_at,
+            "stopped_at": heartbeat.stopped_at,
+        }
+        with self._transaction() as db:
+            updated = db.execute(
+                sa.update(HEARTBEATS).where(HEARTBEATS.c.name == heartbeat.name).values(**values)
+            )
+            if updated.rowcount == 0:
+                db.execute(sa.insert(HEARTBEATS).values(name=heartbeat.name, **values))
+
+    def heartbeat(self, name: str = "daemon") -> Heartbeat | None:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(HEARTBEATS).where(HEARTBEATS.c.name == name)).first()
+        if row is None:
+            return None
+        return Heartbeat(
+            row.name,
+            row.pid,
+            row.host,
+            row.started_at,
+            row.beat_at,
+            row.last_run_at,
+            row.last_status,
+            row.next_run_at,
+            row.stopped_at,
+        )
+
+    # --- alert deliveries --------------------------------------------------------------------
+
+    def alert_channel(self, fingerprint: str, now: datetime) -> int:
+        """The id of the channel with this fingerprint; a new channel starts after every
+        event already stored, so it is not sent the store's history."""
+        with self._transaction() as db:
+            found = db.execute(
+                sa.select(CHANNELS.c.id).where(CHANNELS.c.fingerprint == fingerprint)
+            ).scalar()
+            if found is not None:
+                return int(found)
+            latest = db.execute(sa.select(sa.func.max(EVENTS.c.id))).scalar() or 0
+            result = db.execute(
+                sa.insert(CHANNELS).values(
+                    fingerprint=fingerprint, since_event_id=latest, created_at=now
+                )
+            )
+            return _new_id(result)
+
+    def undelivered_alerts(self, channel_id: int) -> list[StoredEvent]:
+        """Alert events raised since the channel was first seen and not yet delivered to it."""
+        since = (
+            sa.select(CHANNELS.c.since_event_id)
+            .where(CHANNELS.c.id == channel_id)
+            .scalar_subquery()
+        )
+        delivered = sa.select(DELIVERIES.c.event_id).where(DELIVERIES.c.channel_id == channel_id)
+        return self._events(
+            sa.and_(
+                EVENTS.c.alert.is_(True),
+                EVENTS.c.id > since,
+                EVENTS.c.id.not_in(delivered),
+            )
+        )
+
+    def mark_delivered(self, channel_id: int, event_ids: Sequence[int], at: datetime) -> None:
+        """Record that these events reached the channel; the first delivery of each also
+        stamps the event's `alerted_at`."""
+        if not event_ids:
+            return
+        with self._transaction() as db:
+            db.execute(
+                sa.insert(DELIVERIES),
+                [{"channel_id": channel_id, "event_id": i, "delivered_at": at} for i in event_ids],
+            )
+            for chunk in _chunks(list(event_ids), 500):
+                db.execute(
+                    sa.update(EVENTS)
+                    .where(EVENTS.c.id.in_(chunk))
+                    .where(EVENTS.c.alerted_at.is_(None))
+                    .values(alerted_at=at)
+                )
 
     def observation_count(self) -> int:
         with self.engine.connect() as db:

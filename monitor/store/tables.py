@@ -81,6 +81,8 @@ class ObservationRow(SQLModel, table=True):
     http_status: int | None = Field(default=None)
     error: str | None = Field(default=None)
     facts: str | None = Field(default=None)
+    #: the source's health after this check: the weekly digest's "state at the end of a week"
+    health: str | None = Field(default=None, max_length=16)
 
 
 class EventRow(SQLModel, table=True):
@@ -97,3 +99,44 @@ class EventRow(SQLModel, table=True):
     detail: str | None = Field(default=None)
     alert: bool = Field(default=False)
     alerted_at: datetime | None = _utc(default=None)
+
+
+class HeartbeatRow(SQLModel, table=True):
+    """The daemon's sign of life: what `monitor status` and the container healthcheck read."""
+
+    __tablename__ = "heartbeats"
+
+    name: str = Field(primary_key=True, max_length=32)
+    pid: int
+    host: str = Field(max_length=255)
+    started_at: datetime = _utc()
+    beat_at: datetime = _utc()
+    last_run_at: datetime | None = _utc(default=None)
+    last_status: str | None = Field(default=None, max_length=32)
+    next_run_at: datetime | None = _utc(default=None)
+    stopped_at: datetime | None = _utc(default=None)
+
+
+class AlertChannelRow(SQLModel, table=True):
+    """An alert destination, known by a fingerprint of its Apprise URL (never the URL itself).
+
+    A channel receives the alerts raised after it was first seen (`since_event_id`),
+    so adding a channel does not replay the store's whole history into it.
+    """
+
+    __tablename__ = "alert_channels"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(unique=True, max_length=64)
+    since_event_id: int = Field(default=0)
+    created_at: datetime = _utc()
+
+
+class AlertDeliveryRow(SQLModel, table=True):
+    """One alert event delivered to one channel: the bookkeeping that makes alerts exactly-once."""
+
+    __tablename__ = "alert_deliveries"
+
+    channel_id: int = Field(foreign_key="alert_channels.id", primary_key=True)
+    event_id: int = Field(foreign_key="events.id", primary_key=True)
+    delivered_at: datetime = _utc()
