@@ -16,6 +16,7 @@ huggingface_hub, httpx) can be driven against it in tests, demos and benchmarks.
 from __future__ import annotations
 
 from monitor.emulator.app import Emulator
+from monitor.emulator.receiver import AlertReceiver
 from monitor.emulator.world import World
 
-__all__ = ["Emulator", "World"]
+__all__ = ["AlertReceiver", "Emulator", "World"]
