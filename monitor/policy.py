@@ -174,12 +174,16 @@ def assess(
 
 
 def _failing(since: datetime, observation: Observation) -> str:
-    last = (
-        f"HTTP {observation.http_status}"
-        if observation.http_status
-        else (observation.error or observation.outcome.value)
-    )
+    last = last_answer(observation.http_status, observation.error, observation.outcome)
     return f"failing since {since.isoformat()}; last: {last}"
+
+
+def last_answer(status: int | None, error: str | None, outcome: Outcome | None) -> str:
+    """The last answer in a few words: the HTTP status, unless it was a 2xx whose body
+    carried the verdict (GraphQL's NOT_FOUND comes at HTTP 200), then the error."""
+    if status and not (200 <= status < 300 and error):
+        return f"HTTP {status}"
+    return error or (outcome.value if outcome else "")
 
 
 def _is_stale(kind: Kind, facts: Facts | None, now: datetime, policy: Policy) -> bool:

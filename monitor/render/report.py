@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.model import EventType, Health, SourceState
+from monitor.policy import last_answer
 
 ACTION = (
     (EventType.DELETED, "Deleted", "The service confirms these are gone."),
@@ -237,13 +238,7 @@ def render_markdown(report: DayReport) -> str:
         ]
         for source in suspects:
             state = source.state
-            answer = (
-                f"HTTP {state.last_status}"
-                if state.last_status
-                else md(
-                    state.last_error or (state.last_outcome.value if state.last_outcome else "")
-                )
-            )
+            answer = md(last_answer(state.last_status, state.last_error, state.last_outcome))
             lines.append(
                 f"| {md(source.name)} {link(source.url)} | "
                 f"{_day(_iso(state.failing_since))} | {state.failures} | {answer} |"
