@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -38,7 +39,10 @@ from monitor.model import Kind
 from monitor.probes import Probe
 from monitor.runner import RunResult
 from monitor.settings import SECRET_ENV_VARS, Settings
-from monitor.store import Store
+from monitor.store import Heartbeat, Store
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 EXIT_OK = 0
 EXIT_ALERTS = 1
@@ -566,32 +570,51 @@ def check(catalog_file: Path | None, now: str | None) -> None:
     )
     for line in result.errors:
         click.echo(redact(f"error: {line}"), err=True)
+    if result.delivery is not None:
+        for line in result.delivery.lines():
+            click.echo(redact(line), err=not line.startswith("Alerts sent"))
     for path in result.reports:
         click.echo(f"Report: {path}")
     sys.exit(EXIT_ALERTS if result.new_alerts else EXIT_OK)
 
 
-def _check(entries: Sequence[Entry], settings: Settings) -> RunResult:
+def _check(
+    entries: Sequence[Entry],
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    stop: threading.Event | None = None,
+) -> RunResult:
+    """One check with the real clients; takes the store's writer lock unless given a store
+    (the daemon's, whose lock it already holds)."""
     from datetime import UTC, datetime, timedelta
 
+    from monitor.alerts import apprise_channels
     from monitor.runner import run_check
+    from monitor.store.lock import writer_lock
 
-    store = open_store(settings.database_url)
+    channels = apprise_channels([url.reveal() for url in settings.alert_urls])
+    owned = store is None
+    opened = store or open_store(settings.database_url)
     try:
-        probes = build_probes(settings)
-        with _progress("checking") as progress:
-            return run_check(
-                entries,
-                store,
-                probes,
-                now=settings.now or datetime.now(UTC),
-                policy=settings.policy,
-                reports_dir=settings.reports_dir,
-                progress=progress,
-                interval=timedelta(minutes=settings.policy.recheck_after_minutes),
-            )
+        with writer_lock(opened, role="monitor check") if owned else nullcontext():
+            probes = build_probes(settings)
+            with _progress("checking") as progress:
+                return run_check(
+                    entries,
+                    opened,
+                    probes,
+                    now=settings.now or datetime.now(UTC),
+                    policy=settings.policy,
+                    reports_dir=settings.reports_dir,
+                    progress=progress,
+                    interval=timedelta(minutes=settings.policy.recheck_after_minutes),
+                    channels=channels,
+                    stop=stop,
+                )
     finally:
-        store.close()
+        if owned:
+            opened.close()
 
 
 def open_store(url: str) -> Store:
@@ -622,19 +645,75 @@ def open_store(url: str) -> Store:
     default=None,
     help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
 )
-def status(as_json: bool, catalog_file: Path | None) -> None:
-    """Show the current state of every source, and the last run."""
+@click.option(
+    "--heartbeat",
+    is_flag=True,
+    help="Only check that the daemon is alive (a healthcheck): exit 0 if its heartbeat is "
+    "fresh and its last check neither failed nor found the catalog invalid, 1 otherwise.",
+)
+@click.option(
+    "--max-age",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --heartbeat: seconds after which a silent daemon counts as dead. "
+    "[default: 5 heartbeats, 300 s with [schedule] heartbeat_seconds = 60]",
+)
+def status(as_json: bool, catalog_file: Path | None, heartbeat: bool, max_age: int | None) -> None:
+    """Show the current state of every source, the last run and the daemon's heartbeat.
+
+    With --heartbeat it prints one line about the daemon and exits 0 if the
+    daemon beat within --max-age seconds (it beats every minute) and its last
+    check did not fail, 1 otherwise: the container healthcheck.
+    """
     _, settings = _guarded(lambda: load_configuration(os.environ, catalog=catalog_file))
+    if heartbeat:
+        limit = max_age or 5 * settings.schedule.heartbeat_seconds
+        healthy = _guarded(lambda: _heartbeat(settings, limit))
+        sys.exit(EXIT_OK if healthy else 1)
     _guarded(lambda: _status(settings, as_json))
+
+
+def _heartbeat(settings: Settings, max_age: int) -> bool:
+    from datetime import UTC, datetime
+
+    store = open_store(settings.database_url)
+    try:
+        beat = store.heartbeat()
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    click.echo(_daemon_line(beat, now))
+    if beat is None or beat.stopped_at is not None:
+        return False
+    fresh = (now - beat.beat_at).total_seconds() <= max_age
+    return fresh and beat.last_status not in ("failed", "invalid")
+
+
+def _daemon_line(beat: Heartbeat | None, now: datetime) -> str:
+    if beat is None:
+        return "Daemon: never run against this store."
+    where = f"pid {beat.pid} on {beat.host}"
+    if beat.stopped_at is not None:
+        return f"Daemon: stopped at {beat.stopped_at.isoformat(timespec='seconds')} ({where})."
+    age = int((now - beat.beat_at).total_seconds())
+    line = f"Daemon: last heartbeat {age} s ago ({where}, up since "
+    line += f"{beat.started_at.isoformat(timespec='seconds')})"
+    if beat.last_run_at is not None:
+        line += f"; last check {beat.last_run_at.isoformat(timespec='seconds')} {beat.last_status}"
+    if beat.next_run_at is not None:
+        line += f"; next check {beat.next_run_at.isoformat(timespec='seconds')}"
+    return line + "."
 
 
 def _status(settings: Settings, as_json: bool) -> None:
     import json
+    from datetime import UTC, datetime
 
     store = open_store(settings.database_url)
     try:
         sources = store.sources()
         runs = store.runs(limit=1)
+        beat = store.heartbeat()
     finally:
         store.close()
     rows: list[dict[str, str | None]] = []
@@ -670,6 +749,18 @@ def _status(settings: Settings, as_json: bool) -> None:
                     }
                     if last
                     else None,
+                    "daemon": {
+                        "pid": beat.pid,
+                        "host": beat.host,
+                        "started_at": beat.started_at.isoformat(),
+                        "beat_at": beat.beat_at.isoformat(),
+                        "last_run_at": beat.last_run_at.isoformat() if beat.last_run_at else None,
+                        "last_status": beat.last_status,
+                        "next_run_at": beat.next_run_at.isoformat() if beat.next_run_at else None,
+                        "stopped_at": beat.stopped_at.isoformat() if beat.stopped_at else None,
+                    }
+                    if beat
+                    else None,
                     "sources": rows,
                 },
                 indent=2,
@@ -684,6 +775,8 @@ def _status(settings: Settings, as_json: bool) -> None:
             f"Last run: #{last.id} at {last.at.isoformat()}, {last.status}"
             f"{', degraded' if last.degraded else ''}."
         )
+    if beat is not None:
+        click.echo(_daemon_line(beat, datetime.now(UTC)))
     counts = Counter(r["health"] for r in rows)
     click.echo(f"{len(rows)} sources: " + ", ".join(f"{n} {h}" for h, n in sorted(counts.items())))
     if sys.stdout.isatty():
@@ -719,3 +812,271 @@ def _status(settings: Settings, as_json: bool) -> None:
                     )
                 )
             )
+
+
+# --- the daemon, the digest, alerts --------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog, read again before every check. [default: MONITOR_CATALOG or sources.toml]",
+)
+def daemon(catalog_file: Path | None) -> None:
+    """Run checks and the weekly digest on their schedules until SIGTERM or SIGINT.
+
+    The check runs on [schedule] check (cron, default "0 */6 * * *"), the
+    digest on [schedule] digest (default "mon 08:00"), in [schedule] timezone,
+    each delayed by up to [schedule] jitter_seconds. A run never overlaps the
+    next; after downtime the daemon makes up one missed check (and a missed
+    digest), not a burst. The catalog is read again before every check, so
+    edits take effect without a restart (settings need one).
+
+    Only one monitor writes a store at a time: a second daemon (or a cron
+    `monitor check`) on the same store says which process holds it and exits
+    3. One log line per run goes to stdout; a heartbeat in the store every
+    minute feeds `monitor status --heartbeat`. SIGTERM ends the running check
+    between batches and exits 0.
+    """
+    loaded, settings = _guarded(lambda: load_configuration(os.environ, catalog=catalog_file))
+    if settings.now is not None:
+        _fail([Problem("MONITOR_NOW / --now", "the daemon runs on the real clock; unset it")])
+    _guarded(lambda: _daemon(loaded.path, catalog_file, settings))
+
+
+def _daemon(path: Path, catalog_file: Path | None, settings: Settings) -> None:
+    import signal
+    from datetime import UTC, datetime
+
+    from monitor.digest import last_complete_week, write_week_digest
+    from monitor.scheduler import Daemon, JobResult
+    from monitor.store.lock import writer_lock
+
+    def log(line: str) -> None:
+        click.echo(redact(line))
+
+    store = open_store(settings.database_url)
+    try:
+        with writer_lock(store, role="monitor daemon"):
+
+            def one_check(stop: threading.Event) -> JobResult:
+                try:
+                    loaded, current = load_configuration(os.environ, catalog=catalog_file)
+                except UserInputError as exc:
+                    return "invalid", {"error": "; ".join(str(p) for p in exc.problems)}
+                result = _check(loaded.entries, current, store=store, stop=stop)
+                figures: dict[str, Any] = {
+                    "checked": result.checked,
+                    "deferred": result.deferred,
+                    "events": result.events,
+                    "alerts": len(result.new_alerts),
+                }
+                if result.delivery is not None:
+                    figures["alerts_sent"] = result.delivery.sent
+                    figures["alert_channels_failed"] = len(result.delivery.failed)
+                if result.errors:
+                    figures["errors"] = len(result.errors)
+                return result.status, figures
+
+            def one_digest(now: datetime) -> JobResult:
+                week = last_complete_week(now)
+                written = write_week_digest(store, week, settings.reports_dir)
+                return "written", {"week": week.label, "files": len(written)}
+
+            def digest_written(now: datetime) -> bool:
+                week = last_complete_week(now)
+                return (settings.reports_dir / "weekly" / f"{week.label}.md").exists()
+
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            log(f"{datetime.now(UTC).isoformat(timespec='seconds')} daemon catalog={path}")
+            Daemon(
+                store,
+                settings.schedule,
+                check=one_check,
+                digest=one_digest,
+                digest_written=digest_written,
+                log=log,
+                beat_seconds=float(settings.schedule.heartbeat_seconds),
+            ).run(stop)
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option(
+    "--week",
+    default=None,
+    help="The ISO week, YYYY-Www (e.g. 2026-W46). [default: the last complete week]",
+)
+@click.option(
+    "--now",
+    default=None,
+    help="The clock, ISO 8601 with an offset; decides the default week. Same as MONITOR_NOW.",
+)
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
+)
+def digest(week: str | None, now: str | None, catalog_file: Path | None) -> None:
+    """Write the weekly digest: reports/weekly/YYYY-Www.md, .json and a star chart (.svg).
+
+    The week at a glance (sources by state, the share alive), what needs
+    action (deleted, dead, renamed with the new URL, licence changes,
+    archived, blocked, unreachable), star movers, what shipped, what went
+    stale and what recovered, grouped by the catalog's sections. Weeks run
+    Monday to Monday in UTC. Built from the store alone: rebuilding a past
+    week gives the same files.
+    """
+    _, settings = _guarded(lambda: load_configuration(os.environ, catalog=catalog_file, now=now))
+    _guarded(lambda: _digest(settings, week))
+
+
+def _digest(settings: Settings, week_text: str | None) -> None:
+    from datetime import UTC, datetime
+
+    from monitor.digest import Week, last_complete_week, write_week_digest
+
+    if week_text is None:
+        week = last_complete_week(settings.now or datetime.now(UTC))
+    else:
+        try:
+            week = Week.parse(week_text)
+        except ValueError as exc:
+            raise UserInputError([Problem("--week", str(exc))]) from None
+    store = open_store(settings.database_url)
+    try:
+        written = write_week_digest(store, week, settings.reports_dir)
+    finally:
+        store.close()
+    click.echo(f"Week {week.label} ({week.start.date()} to {week.end.date()}):")
+    for path in written:
+        click.echo(f"  {path}")
+
+
+@main.group()
+def alerts() -> None:
+    """Alerts through Apprise: MONITOR_ALERT_URLS or [alerts] urls."""
+
+
+@alerts.command("test")
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog (for its [alerts] table). [default: MONITOR_CATALOG or sources.toml]",
+)
+def alerts_test(catalog_file: Path | None) -> None:
+    """Send a test message to every configured alert URL and say which ones got it.
+
+    Exit status: 0 every channel accepted it, 2 no alert URL is configured or
+    one is not understood, 3 a channel failed to accept it.
+    """
+    _, settings = _guarded(lambda: load_configuration(os.environ, catalog=catalog_file))
+    ok = _guarded(lambda: _alerts_test(settings))
+    sys.exit(EXIT_OK if ok else EXIT_FAILED)
+
+
+def _alerts_test(settings: Settings) -> bool:
+    from datetime import UTC, datetime
+
+    from monitor.alerts import apprise_channels, send_test
+
+    if not settings.alert_urls:
+        raise UserInputError(
+            [
+                Problem(
+                    "MONITOR_ALERT_URLS / [alerts] urls",
+                    "no alert URL is configured",
+                    hint='set MONITOR_ALERT_URLS="ntfy://my-topic" or [alerts] urls in the catalog',
+                )
+            ]
+        )
+    channels = apprise_channels([url.reveal() for url in settings.alert_urls])
+    results = send_test(channels, datetime.now(UTC))
+    for label, delivered in results:
+        click.echo(redact(f"{'sent  ' if delivered else 'FAILED'} {label}"))
+    return all(delivered for _, delivered in results)
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where to write the demo's store and reports: a new or empty directory, or an "
+    "earlier demo's. [default: a new temporary directory]",
+)
+@click.option(
+    "--catalog",
+    "catalog_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The catalog the world is seeded from. [default: MONITOR_CATALOG or sources.toml]",
+)
+@click.option(
+    "--now",
+    default=None,
+    help="Start the simulated week at the Monday of the week before this time (ISO 8601 "
+    "with offset). [default: now]",
+)
+def demo(directory: Path | None, catalog_file: Path | None, now: str | None) -> None:
+    """The offline tour: a simulated week of the catalog's life, with reports and a digest.
+
+    Starts the emulator (GitHub, the Hugging Face Hub, arXiv and web hosts on
+    loopback) seeded from the catalog, checks it, then changes the world each
+    night the way real lists rot (a model deleted, a repository renamed, a
+    licence changed, a link dead, stars moving) and checks every morning for a
+    week. Writes the daily reports, the week's digest and its star chart, and
+    prints where they are. Needs no tokens and no internet; takes well under a
+    minute. Your store, your settings and your alert URLs are left alone.
+    """
+    import tempfile
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.catalog.file import load_catalog
+    from monitor.digest import Week
+    from monitor.settings import parse_now
+
+    path = catalog_path(os.environ, catalog_file)
+    loaded = _guarded(lambda: load_catalog(path))
+    try:
+        moment = parse_now(now) if now else datetime.now(UTC)
+    except ValueError as exc:
+        _fail([Problem("--now", str(exc))])
+    start = Week.containing(moment).previous().start + timedelta(hours=6)
+    target = directory or Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    click.echo(f"monitor demo: a simulated week from {start:%Y-%m-%d}, written to {target}")
+    result = _guarded(lambda: _demo(loaded.entries, target, start))
+    click.echo("")
+    events = ", ".join(f"{n} {k}" for k, n in result.events.most_common())
+    click.echo(f"The week's events: {events}.")
+    click.echo(f"Alert messages a channel would have received: {len(result.alert_messages)}.")
+    click.echo(f"Daily reports:  {target / 'reports'} ({len(result.reports) // 2} days)")
+    for written in result.digest:
+        click.echo(f"Weekly digest:  {written}")
+    click.echo(
+        f"\nLook around:  MONITOR_DATABASE_URL=sqlite:///{target / 'monitor.db'} monitor status"
+    )
+    click.echo("Then for real: set GITHUB_TOKEN (no scopes needed) and run `monitor check`.")
+
+
+def _demo(entries: Sequence[Entry], target: Path, start: datetime) -> Any:
+    from monitor.demo import run_demo
+
+    try:
+        # One line per simulated day is the progress; a bar would garble it.
+        return run_demo(
+            entries, target, probes_for=build_probes, start=start, say=lambda s: click.echo(s)
+        )
+    except FileExistsError as exc:
+        raise UserInputError([Problem("--dir", str(exc))]) from None

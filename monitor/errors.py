@@ -13,7 +13,9 @@ into an observation with a status, so a run can go on and report it.
     │   ├── DocumentError        a document given to `catalog import` cannot be read
     │   └── ScenarioError        an emulator scenario file is invalid (monitor.emulator)
     └── RunFailed                the run could not be carried out (the store is unreachable);
-                                 exit status 3, nothing half-done is left behind
+        │                        exit status 3, nothing half-done is left behind
+        └── StoreBusy            another monitor is writing the same store (a daemon, a
+                                 slow cron run); this one leaves it alone
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file,
 the line where known, what is wrong and how to fix it, so the CLI can print
@@ -71,3 +73,7 @@ class DocumentError(UserInputError):
 
 class RunFailed(MonitorError):
     """The run itself could not be carried out; the message says why and what to check."""
+
+
+class StoreBusy(RunFailed):
+    """Another monitor holds the store's writer lock; the message says which one."""

@@ -1,7 +1,7 @@
-"""One run: due sources -> probes -> policy -> store, then the day's reports.
+"""One run: due sources -> probes -> policy -> store, then the day's reports and alerts.
 
     result = run_check(entries, store, probes, now=now, policy=settings.policy,
-                       reports_dir=settings.reports_dir)
+                       reports_dir=settings.reports_dir, channels=channels)
 
 Each service's probe runs in its own thread; observations come back through a
 queue to this thread, the only one that writes the store. Answers that tell
@@ -10,7 +10,12 @@ batches as they arrive. Failures wait for the end of the run, because whether
 they count depends on the run as a whole: when most hosts failed at the network
 level (the machine is offline), the run is degraded and no failure counter
 moves. A run killed at any point keeps every committed batch; what was in
-flight is simply due again next run.
+flight is simply due again next run. A run asked to stop (`stop` set, the
+daemon's SIGTERM) ends the same way, between batches, within a fraction of a
+second.
+
+Alerts go out last, once the run's events are stored: each channel is sent
+what it is owed, this run's alerts and any an earlier run failed to deliver.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from monitor.alerts import Channel, Delivery, deliver, register
 from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.model import Event, Kind, Observation, Outcome, Source
@@ -48,11 +54,21 @@ class RunResult:
     deferred: int = 0
     unsupported: int = 0
     degraded: bool = False
+    #: stopped on request before every due source was checked
+    interrupted: bool = False
     new_alerts: list[Event] = field(default_factory=list)
     events: int = 0
     figures: dict[str, Any] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    delivery: Delivery | None = None
+
+    @property
+    def status(self) -> str:
+        """One word for logs and the heartbeat."""
+        if self.interrupted:
+            return "interrupted"
+        return "degraded" if self.degraded else "completed"
 
 
 def run_check(
@@ -65,10 +81,16 @@ def run_check(
     reports_dir: Path,
     progress: Progress | None = None,
     interval: timedelta = timedelta(hours=1),
+    channels: Sequence[Channel] = (),
+    stop: threading.Event | None = None,
 ) -> RunResult:
-    """Check every due source once, store what was learnt, and write the day's reports."""
+    """Check every due source once, store what was learnt, write the day's reports and
+    send the alerts owed to each channel."""
     started = time.monotonic()
+    stop = stop or threading.Event()
     store.sync_catalog(entries, now)
+    # Before any event is stored, so a channel configured just now is owed this run's alerts.
+    register(store, channels, now)
     due = store.due(now, interval)
     run_id = store.start_run(now)
     result = RunResult(run_id)
@@ -102,7 +124,13 @@ def run_check(
     failure: BaseException | None = None
     try:
         while finished < len(threads):
-            item = answers.get()
+            try:
+                item = answers.get(timeout=0.2)
+            except queue.Empty:
+                if stop.is_set():
+                    result.interrupted = True
+                    break
+                continue
             if item is None:
                 finished += 1
                 continue
@@ -131,6 +159,11 @@ def run_check(
                 pending, last_flush = [], time.monotonic()
         if failure is not None:
             raise failure
+        if stop.is_set():
+            # Failures are judged against the whole run, which did not happen: they are
+            # dropped, and those sources are simply due again next run.
+            result.interrupted = True
+            held = []
         result.degraded = degraded(hosts, policy)
         pending += [_judge(by_key[o.key], o, policy, degraded=result.degraded) for o in held]
         for start in range(0, len(pending), BATCH):
@@ -147,8 +180,16 @@ def run_check(
         )
         raise
     result.figures = _figures(result, probes, outcomes, started)
-    store.finish_run(run_id, status="completed", degraded=result.degraded, figures=result.figures)
+    store.finish_run(
+        run_id,
+        status="interrupted" if result.interrupted else "completed",
+        degraded=result.degraded,
+        figures=result.figures,
+    )
     result.reports = write_day_reports(store, now.date(), reports_dir)
+    if channels and not result.interrupted:
+        report = result.reports[0] if result.reports else None
+        result.delivery = deliver(store, channels, now, report=report)
     return result
 
 

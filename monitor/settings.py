@@ -64,7 +64,7 @@ class Policy:
     stale_after_days: int = 365
     #: A run in which more than this share of hosts fail at the network level is degraded.
     degraded_host_share: float = 0.5
-    #: A source checked more recently than this is not due yet.
+    #: A source checked more recently than this is not due yet (0: every run checks all).
     recheck_after_minutes: int = 60
 
 
@@ -95,12 +95,18 @@ class Probes:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """When `monitor daemon` runs the check and the weekly digest."""
+    """When `monitor daemon` runs the check and the weekly digest.
+
+    `check` is a five-field cron expression, `digest` a weekday and a time; either
+    may instead be a fixed period, "every 30s" / "every 6h" (handy for trials).
+    """
 
     check: str = "0 */6 * * *"
     digest: str = "mon 08:00"
     timezone: str = "UTC"
     jitter_seconds: int = 300
+    #: how often the daemon writes its heartbeat to the store
+    heartbeat_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,13 +228,35 @@ def _check_timezone(value: str) -> tzinfo:
         raise ValueError("it is not an IANA time zone name such as UTC or Europe/Berlin") from None
 
 
+_EVERY = re.compile(r"\s*every\s+(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)\s*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every_seconds(value: str) -> int | None:
+    """The period of an "every 30s" / "every 6h" schedule in seconds, or None if it is not one."""
+    match = _EVERY.fullmatch(value.lower())
+    if not match:
+        return None
+    return int(match[1]) * _UNIT_SECONDS[match[2][0]]
+
+
 def _check_cron(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
+    period = every_seconds(value)
+    if period is not None:
+        if period < 1:
+            raise ValueError("the period must be at least one second")
+        return value.strip()
     try:
         CronTrigger.from_crontab(value)
+        from monitor.scheduler import cron_weekdays
+
+        cron_weekdays(value.split()[4])
     except ValueError as exc:
-        raise ValueError(f"it is not a five-field cron expression ({exc})") from None
+        raise ValueError(
+            f'it is neither a five-field cron expression nor "every <n>s|m|h|d" ({exc})'
+        ) from None
     return value
 
 
@@ -236,9 +264,11 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _check_weekly(value: str) -> str:
+    if every_seconds(value) is not None:
+        return _check_cron(value)
     match = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", value.lower())
     if not match or match[1] not in _WEEKDAYS or int(match[2]) > 23 or int(match[3]) > 59:
-        raise ValueError('it is not a weekday and a time such as "mon 08:00"')
+        raise ValueError('it is not a weekday and a time such as "mon 08:00" (or "every 1d")')
     return f"{match[1]} {int(match[2]):02d}:{match[3]}"
 
 
@@ -454,8 +484,11 @@ def _typed_table(
             else:
                 ok, expect = number and raw >= 0, "a number, 0 or more"
         else:
-            ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1
-            expect = "a whole number of at least 1"
+            # Rechecking sooner than a minute is a choice (every run checks everything);
+            # every other count or duration of 0 would make the policy meaningless.
+            least = 0 if key == "recheck_after_minutes" else 1
+            ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= least
+            expect = f"a whole number of at least {least}"
         if ok:
             values[key] = type(default)(raw)
         else:
@@ -481,12 +514,14 @@ def _schedule(
     for key in Schedule.__dataclass_fields__:
         value = environ.get(table_variable("schedule", key), "").strip()
         if value:
-            table[key] = int(value) if key == "jitter_seconds" and value.isdigit() else value
+            numeric = key in ("jitter_seconds", "heartbeat_seconds")
+            table[key] = int(value) if numeric and value.isdigit() else value
     checks: dict[str, Callable[[Any], Any]] = {
         "check": _check_cron,
         "digest": _check_weekly,
         "timezone": lambda v: (_check_timezone(v), v)[1],
         "jitter_seconds": _check_jitter,
+        "heartbeat_seconds": _check_heartbeat,
     }
     values: dict[str, Any] = {}
     for key, raw in table.items():
@@ -494,7 +529,7 @@ def _schedule(
             problems.append(_unknown_key(where, "schedule", key, list(checks), locate))
             continue
         try:
-            if key != "jitter_seconds" and not isinstance(raw, str):
+            if key not in ("jitter_seconds", "heartbeat_seconds") and not isinstance(raw, str):
                 raise ValueError("it must be a string")
             values[key] = checks[key](raw)
         except ValueError as exc:
@@ -509,4 +544,10 @@ def _schedule(
 def _check_jitter(raw: Any) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
         raise ValueError("it must be a whole number of seconds, 0 or more")
+    return raw
+
+
+def _check_heartbeat(raw: Any) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise ValueError("it must be a whole number of seconds, 1 or more")
     return raw

@@ -83,7 +83,7 @@ def test_kind_must_fit_the_url(tmp_path: Path) -> None:
         ('[settings]\nreports_dri = "x"\n', 2, "unknown key 'reports_dri' in [settings]"),
         ('[settings]\ngithub_token = "ghp_x"\n', 2, "github_token is not allowed here"),
         ("[policy]\ndead_after_checks = 0\n", 2, "dead_after_checks = 0 must be"),
-        ('[schedule]\ncheck = "every day"\n', 2, "not a five-field cron"),
+        ('[schedule]\ncheck = "every day"\n', 2, "neither a five-field cron"),
         ('[schedule]\ndigest = "someday 8"\n', 2, "weekday and a time"),
         ('[schedule]\ntimezone = "Mars/Olympus"\n', 2, "IANA time zone"),
         ("[alerts]\nurls = 5\n", 2, "list of Apprise URL strings"),

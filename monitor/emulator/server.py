@@ -222,17 +222,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class Listener:
-    """One service listening on a loopback port, served from a background thread."""
+    """One service listening on a loopback port, served from a background thread.
+
+    Stopped and started again, it listens on the same port: an outage, then its end.
+    """
 
     def __init__(
         self, service: Handler, world: World, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        self.service, self.world = service, world
         self.server = _Server((host, port), service, world)
+        self.thread = self._thread()
+        self._stopped = False
+
+    def _thread(self) -> threading.Thread:
         # A short poll keeps stop() quick; the loop is idle between requests anyway.
-        self.thread = threading.Thread(
+        return threading.Thread(
             target=self.server.serve_forever,
             args=(0.02,),
-            name=f"emulator-{service.name}",
+            name=f"emulator-{self.service.name}",
             daemon=True,
         )
 
@@ -246,8 +254,14 @@ class Listener:
         return f"{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> None:
+        if self._stopped:
+            host, port = self.netloc.rsplit(":", 1)
+            self.server = _Server((host, int(port)), self.service, self.world)
+            self.thread = self._thread()
+            self._stopped = False
         self.thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self._stopped = True

@@ -1,0 +1,81 @@
+"""`monitor demo`: the offline tour runs, tells the mission's story, and writes what it promises."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests.conftest import ROOT
+
+NOW = "2026-11-21T10:00:00Z"  # the demo's week is the one before: 2026-W46
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """One run of the demo over the committed catalog (it takes ~15 s), shared by the tests."""
+    work = tmp_path_factory.mktemp("demo")
+    shutil.copy(ROOT / "sources.toml", work / "sources.toml")
+    out = work / "out"
+    result = CliRunner().invoke(
+        main, ["demo", "--dir", str(out), "--now", NOW, "--catalog", str(work / "sources.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+def test_the_demo_tells_the_story_day_by_day(tour: tuple[str, Path]) -> None:
+    """Each simulated morning is one line; the overnight changes and the alerts are told."""
+    output, out = tour
+    assert output.startswith(f"monitor demo: a simulated week from 2026-11-09, written to {out}")
+    days = [line for line in output.splitlines() if line.endswith("UTC") or " UTC  " in line]
+    assert [d[:14] for d in days] == [
+        f"{day} 2026-11-{n:02d}"
+        for day, n in zip(
+            ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), range(9, 16), strict=True
+        )
+    ]
+    assert "banana-dev/GPTrillion deleted from the Hub" in output
+    assert "Significant-Gravitas/Auto-GPT renamed to AutoGPT" in output
+    assert "alert sent: monitor: 2 alerts — 1 deleted, 1 renamed" in output
+
+
+def test_the_demo_raises_every_kind_of_change(tour: tuple[str, Path]) -> None:
+    """The daily reports hold a deletion, a rename, a licence change, a dead link and more."""
+    _, out = tour
+    seen: dict[str, set[str]] = {}
+    for path in sorted((out / "reports").glob("2026-11-*.json")):
+        for event in json.loads(path.read_text())["events"]:
+            seen.setdefault(event["event"], set()).add(event["url"])
+    assert "https://huggingface.co/banana-dev/GPTrillion" in seen["deleted"]
+    assert "https://github.com/Significant-Gravitas/Auto-GPT" in seen["renamed"]
+    assert "https://github.com/lvwerra/trl" in seen["renamed"]
+    assert "https://huggingface.co/tiiuae/falcon-180B" in seen["license_changed"]
+    for kind in ("dead", "archived", "blocked", "recovered", "new_version", "stars_changed"):
+        assert seen.get(kind), kind
+    assert len(list((out / "reports").glob("2026-11-*.md"))) == 7
+
+
+def test_the_demo_writes_the_weeks_digest_with_its_chart(tour: tuple[str, Path]) -> None:
+    """The digest of the simulated week is written, linking its star chart."""
+    output, out = tour
+    weekly = out / "reports" / "weekly"
+    digest = (weekly / "2026-W46.md").read_text()
+    assert f"Weekly digest:  {weekly / '2026-W46.md'}" in output
+    assert "GPTrillion" in digest and "](2026-W46.svg)" in digest
+    assert (weekly / "2026-W46.svg").read_text().lstrip().startswith("<?xml")
+    assert json.loads((weekly / "2026-W46.json").read_text())["week"] == "2026-W46"
+
+
+def test_the_demo_refuses_a_directory_that_is_not_its_own(tmp_path: Path) -> None:
+    """A non-empty directory that no demo wrote is left alone: exit 2, nothing touched."""
+    (tmp_path / "thesis.tex").write_text("precious")
+    result = CliRunner().invoke(
+        main, ["demo", "--dir", str(tmp_path), "--catalog", str(ROOT / "sources.toml")]
+    )
+    assert result.exit_code == 2 and "is not a previous demo's directory" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
