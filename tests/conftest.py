@@ -9,6 +9,7 @@ at once instead of hanging or, worse, passing.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -63,13 +64,18 @@ def _isolated_environment(
 _real_connect = socket.socket.connect
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # all of 127.0.0.0/8, and ::1
+    except ValueError:
+        return False
+
+
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if self.family in (socket.AF_INET, socket.AF_INET6) and host not in (
-        "127.0.0.1",
-        "::1",
-        "localhost",
-    ):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(str(host)):
         raise ConnectionRefusedError(f"tests may not leave the machine (tried {address!r})")
     return _real_connect(self, address)
 

@@ -192,3 +192,14 @@ def test_latency_is_added(world: World, emulator: Emulator) -> None:
     world.set_latency(0.2, "web")
     answer = httpx.get(emulator.page_url("/p"))
     assert answer.elapsed.total_seconds() >= 0.2
+
+
+def test_extra_web_addresses_are_distinct_hosts(world: World) -> None:
+    """Each extra loopback address serves the pages set for its own host, and only those."""
+    with Emulator(world, web_addresses=["127.0.0.2", "127.0.0.3"]) as running:
+        first, second = running.web_host_urls
+        world.set_page(f"{first}/post", "ok")
+        world.set_page(f"{second}/post", 410)
+        assert httpx.get(f"{first}/post").status_code == 200
+        assert httpx.get(f"{second}/post").status_code == 410
+        assert httpx.get(f"{first}/other").status_code == 404

@@ -9,6 +9,7 @@ Tests use it in-process; `monitor emulator serve` runs it until interrupted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 from monitor.emulator.arxiv import ArXiv
@@ -24,8 +25,16 @@ class Emulator:
     """GitHub, the Hugging Face Hub, arXiv, web hosts and a control port, on 127.0.0.1."""
 
     def __init__(
-        self, world: World | None = None, *, host: str = "127.0.0.1", base_port: int = 0
+        self,
+        world: World | None = None,
+        *,
+        host: str = "127.0.0.1",
+        base_port: int = 0,
+        web_addresses: Sequence[str] = (),
     ) -> None:
+        """`web_addresses` (other loopback addresses, 127.0.0.2, …) each get a web listener
+        of their own, so tools that cannot route hosts to the emulator (other link
+        checkers) still see many distinct hosts: http://127.0.0.2:PORT/… and so on."""
         self.world = world or World()
         self.github = GitHub(self.world)
         self.hf = HuggingFace(self.world)
@@ -43,6 +52,8 @@ class Emulator:
             self._listeners[3].netloc,
             self._listeners[3].netloc.replace("127.0.0.1", "localhost"),
         }
+        self.web_hosts = [Listener(self.web, self.world, address, 0) for address in web_addresses]
+        self._listeners += self.web_hosts
         self._started = False
 
     def start(self) -> Emulator:
@@ -87,6 +98,11 @@ class Emulator:
     @property
     def control_url(self) -> str:
         return self.control.base_url
+
+    @property
+    def web_host_urls(self) -> list[str]:
+        """The base URL of each extra web listener (`web_addresses`), in order."""
+        return [listener.base_url for listener in self.web_hosts]
 
     def page_url(self, path: str) -> str:
         """The URL of a page on the emulator's own web host."""
