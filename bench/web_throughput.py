@@ -3,9 +3,9 @@
     python bench/web_throughput.py [--links 2000] [--hosts 20] [--latency-ms 50]
 
 N pages spread evenly over H virtual hosts, every answer delayed by the given
-latency. Checks them twice with the web probe's defaults: a first pass (HEAD,
-then GET to read each new HTML page's start) and a second (HEAD only, the
-pages' validators unchanged). Prints links per second, requests, and the
+latency. Checks them twice with the web probe's defaults: a first pass (one
+GET per new page, read for soft 404s) and a second (HEAD only, the pages'
+validators unchanged). Prints links per second, requests, and the
 maximum number of requests in flight on one host, read from the emulator's log.
 """
 
@@ -41,7 +41,9 @@ def main() -> None:
             found = list(probe.observe(sources, datetime.now(UTC)))
             wall = time.perf_counter() - started
             assert all(o.outcome.value == "ok" for o in found)
-            sources = [Source(o.key, o.key, Kind.WEB, validators=o.validators) for o in found]
+            sources = [
+                Source(o.key, o.key, Kind.WEB, validators=o.validators, last=o.facts) for o in found
+            ]
             busiest = max(world.max_in_flight.values())
             print(
                 f"{label}: {len(found)} links in {wall:.2f} s = {len(found) / wall:.0f} links/s; "

@@ -84,7 +84,7 @@ class Probes:
     hf_list_threshold: int = 5
     web_concurrency: int = 64
     web_per_host: int = 4
-    web_min_interval_ms: int = 50
+    web_min_interval_ms: int = 10
     web_timeout_seconds: int = 15
     #: the first retry of a transient failure waits this long, the second twice as long
     web_retry_backoff_ms: int = 1000

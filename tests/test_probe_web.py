@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor.emulator import Emulator, World
-from monitor.model import Kind, Outcome, Source
+from monitor.model import Facts, Kind, Outcome, Source
 from monitor.probes.web import WebProbe
 from tests.conftest import DATA
 
@@ -34,8 +34,11 @@ def check(
     *paths: str,
     web: WebProbe | None = None,
     validators: tuple[tuple[str, str], ...] = (),
+    last: Facts | None = None,
 ) -> dict[str, Any]:
-    sources = [Source(p, emulator.page_url(p), Kind.WEB, validators=validators) for p in paths]
+    sources = [
+        Source(p, emulator.page_url(p), Kind.WEB, validators=validators, last=last) for p in paths
+    ]
     return {o.key: o for o in (web or probe()).observe(sources, NOW)}
 
 
@@ -52,14 +55,27 @@ def test_outcome_classes(world: World, emulator: Emulator, case: dict[str, Any])
 
 
 def test_head_first_then_get_when_head_is_doubtful(world: World, emulator: Emulator) -> None:
-    """HEAD is tried first; a 404 or 405 to HEAD is confirmed with GET before it is believed."""
+    """A page alive last time gets HEAD first; a 404 or 405 to HEAD is confirmed with GET."""
     world.set_page("/nohead", "head-405")
     world.set_page("/gone", 404)
-    world.set_page("/file.pdf", "ok")
-    check(emulator, "/nohead", "/gone")
+    check(emulator, "/nohead", "/gone", last=Facts())
     methods = [(r.method, r.path) for r in world.requests("web")]
     assert methods.count(("HEAD", "/nohead")) == 1 and methods.count(("GET", "/nohead")) == 1
     assert methods.count(("HEAD", "/gone")) == 1 and methods.count(("GET", "/gone")) == 1
+
+
+def test_a_new_or_failing_page_is_asked_with_one_get(world: World, emulator: Emulator) -> None:
+    """Without a previous good answer the HEAD would be followed by a GET anyway: GET alone."""
+    world.set_page("/new", "ok")
+    world.set_page("/nohead", "head-405")
+    world.set_page("/gone", 404)
+    found = check(emulator, "/new", "/nohead", "/gone")
+    assert sorted((r.method, r.path) for r in world.requests("web")) == [
+        ("GET", "/gone"),
+        ("GET", "/new"),
+        ("GET", "/nohead"),
+    ]
+    assert found["/new"].outcome is Outcome.OK and found["/gone"].outcome is Outcome.NOT_FOUND
 
 
 def test_unchanged_page_is_head_only(world: World, emulator: Emulator) -> None:
@@ -68,7 +84,7 @@ def test_unchanged_page_is_head_only(world: World, emulator: Emulator) -> None:
     first = check(emulator, "/page")["/page"]
     assert first.validators
     world.reset_log()
-    again = check(emulator, "/page", validators=first.validators)["/page"]
+    again = check(emulator, "/page", validators=first.validators, last=first.facts)["/page"]
     assert again.outcome is Outcome.OK
     assert [r.method for r in world.requests("web")] == ["HEAD"]
 

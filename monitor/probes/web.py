@@ -5,11 +5,15 @@ httpx, asynchronously, within limits that keep monitor polite: at most
 `min_interval` between requests to one host, and a host that answered 429 or
 503 with `Retry-After` left alone until then.
 
-Each page is asked with HEAD first. GET follows when HEAD is refused or
-unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
+A page known to be alive is asked with HEAD first. GET follows when HEAD is
+refused or unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
 connections: many servers answer HEAD worse than GET), and for an HTML page
-whose validators (ETag, Last-Modified, length) are new, to read its start and
-catch a soft 404. Redirects are followed hop by hop and the chain is kept.
+whose validators (ETag, Last-Modified, length) changed, to read its start and
+catch a soft 404. A page seen for the first time, or failing at its last
+check, is asked with GET alone: that GET would follow the HEAD anyway (a new
+HTML page must be read; a failure must be confirmed by GET), so the HEAD would
+only double the requests. Redirects are followed hop by hop and the chain is
+kept.
 
 What the answers mean (the outcome classes):
 
@@ -100,7 +104,7 @@ class WebProbe:
         *,
         concurrency: int = 64,
         per_host: int = 4,
-        min_interval: float = 0.05,
+        min_interval: float = 0.01,
         timeout: float = 15.0,
         user_agent: str = DEFAULT_USER_AGENT,
         connect_to: Mapping[str, str] | None = None,
@@ -187,7 +191,7 @@ class WebProbe:
         host = urlsplit(source.url).netloc.lower()
         attempt = 0
         while True:
-            if attempt == 0:
+            if attempt == 0 and source.last is not None:
                 answer = await self._chain(client, "HEAD", source.url, hosts, overall)
                 # Failing to connect or waiting too long says nothing about HEAD itself.
                 method_neutral = isinstance(
@@ -205,7 +209,8 @@ class WebProbe:
                 if needs_get:
                     answer = await self._chain(client, "GET", source.url, hosts, overall)
             else:
-                # HEAD already proved unreliable for this page: retries ask with GET only.
+                # New or failing at its last check (see the module docstring), or HEAD already
+                # proved unreliable for this page: GET only.
                 answer = await self._chain(client, "GET", source.url, hosts, overall)
             observation = self._classify(source, now, host, answer)
             retry_after = _retry_after(answer.headers)
