@@ -497,6 +497,9 @@ def build_probes(settings: Settings) -> dict[Kind, Probe]:
         auth=Auth.Token(github_token) if github_token else None,
         retry=None,
         seconds_between_requests=None,
+        # GraphQL batches are POSTs but read-only queries: PyGithub's default spacing of
+        # "writes" (1 s) would make every batch of 100 repositories wait a second.
+        seconds_between_writes=None,
         timeout=20,
         user_agent=f"monitor/{__version__}",
     )

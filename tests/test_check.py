@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -192,6 +193,18 @@ def test_no_token_uses_rest_etags_and_the_anonymous_hub(monitor: Monitor, world:
     assert [r.status for r in gptrillion] == [401]
     code, day4 = monitor.check("2026-11-04T06:00:00Z", token=False)
     assert events(day4, "2026-11-04") == {"deleted": 1}
+
+
+def test_graphql_batches_follow_each_other_without_a_pause(
+    monitor: Monitor, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GraphQL batches are read-only POSTs: PyGithub's 1 s spacing of writes must not apply."""
+    monkeypatch.setenv("MONITOR_PROBES_GITHUB_BATCH_SIZE", "1")
+    monitor.check("2026-11-01T06:00:00Z")
+    batches = [r for r in world.requests("github") if r.path.endswith("/graphql")]
+    assert len(batches) >= 8
+    gaps = [b.started - a.finished for a, b in itertools.pairwise(batches)]
+    assert max(gaps) < 0.5
 
 
 def test_rate_limit_mid_run_defers_without_false_events(monitor: Monitor, world: World) -> None:
