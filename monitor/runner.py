@@ -23,7 +23,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -91,86 +91,11 @@ def run_check(
     store.sync_catalog(entries, now)
     # Before any event is stored, so a channel configured just now is owed this run's alerts.
     register(store, channels, now)
-    due = store.due(now, interval)
     run_id = store.start_run(now)
     result = RunResult(run_id)
-    supported = [s for s in due if s.kind in probes]
-    result.unsupported = len(due) - len(supported)
-    by_key = {s.key: s for s in supported}
-    groups: dict[int, tuple[Probe, list[Source]]] = {}
-    for stored in supported:
-        probe = probes[stored.kind]
-        groups.setdefault(id(probe), (probe, []))[1].append(_source(stored))
-
-    answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
-    threads = [
-        threading.Thread(
-            target=_drive,
-            args=(probe, sources, now, answers),
-            name=f"probe-{probe.service}",
-            daemon=True,
-        )
-        for probe, sources in groups.values()
-    ]
-    for thread in threads:
-        thread.start()
-
-    pending: list[Checked] = []
-    held: list[Observation] = []
     outcomes: Counter[str] = Counter()
-    hosts: dict[str, list[Observation]] = defaultdict(list)
-    finished = done = 0
-    last_flush = time.monotonic()
-    failure: BaseException | None = None
     try:
-        while finished < len(threads):
-            try:
-                item = answers.get(timeout=0.2)
-            except queue.Empty:
-                if stop.is_set():
-                    result.interrupted = True
-                    break
-                continue
-            if item is None:
-                finished += 1
-                continue
-            if isinstance(item, BaseException):
-                failure = failure or item
-                continue
-            done += 1
-            if progress is not None:
-                progress(done, len(supported))
-            outcomes[item.outcome.value] += 1
-            known = by_key.get(item.key)
-            if known is None:
-                continue
-            if item.outcome is Outcome.DEFERRED:
-                result.deferred += 1
-                continue
-            if item.host:
-                hosts[item.host].append(item)
-            if item.outcome in (Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK):
-                held.append(item)
-                continue
-            pending.append(_judge(known, item, policy, degraded=False))
-            if len(pending) >= BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
-                store.record(run_id, pending)
-                _collect(result, pending)
-                pending, last_flush = [], time.monotonic()
-        if failure is not None:
-            raise failure
-        if stop.is_set():
-            # Failures are judged against the whole run, which did not happen: they are
-            # dropped, and those sources are simply due again next run.
-            result.interrupted = True
-            held = []
-        result.degraded = degraded(hosts, policy)
-        pending += [_judge(by_key[o.key], o, policy, degraded=result.degraded) for o in held]
-        for start in range(0, len(pending), BATCH):
-            chunk = pending[start : start + BATCH]
-            store.record(run_id, chunk)
-            _collect(result, chunk)
-        pending = []
+        _poll(store, probes, now, interval, policy, result, outcomes, progress, stop)
     except BaseException:
         store.finish_run(
             run_id,
@@ -193,12 +118,137 @@ def run_check(
     return result
 
 
-def degraded(hosts: Mapping[str, Sequence[Observation]], policy: Policy) -> bool:
-    """True when more than the policy's share of hosts never answered at all this run."""
-    if not hosts:
-        return False
-    silent = sum(1 for seen in hosts.values() if all(_network_level(o) for o in seen))
-    return silent / len(hosts) > policy.degraded_host_share
+def _poll(
+    store: Store,
+    probes: Mapping[Kind, Probe],
+    now: datetime,
+    interval: timedelta,
+    policy: Policy,
+    result: RunResult,
+    outcomes: Counter[str],
+    progress: Progress | None,
+    stop: threading.Event,
+) -> None:
+    """The run proper: probes in their threads, judged and stored here as answers arrive.
+
+    Memory stays close to one small `Source` per due source: the probes get those, each
+    batch of answers reads its sources' full stored state back only when it is judged,
+    and hosts are remembered by one flag each, not by their answers.
+    """
+    run_id = result.run_id
+    due = store.due_sources(now, interval)
+    supported = [(i, s) for i, s in due if s.kind in probes]
+    result.unsupported = len(due) - len(supported)
+    total = len(supported)
+    ids = {source.key: i for i, source in supported}
+    groups: dict[int, tuple[Probe, list[Source]]] = {}
+    for _, source in supported:
+        probe = probes[source.kind]
+        groups.setdefault(id(probe), (probe, []))[1].append(source)
+    del due, supported
+
+    answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
+    threads = [
+        threading.Thread(
+            target=_drive,
+            args=(probe, sources, now, answers),
+            name=f"probe-{probe.service}",
+            daemon=True,
+        )
+        for probe, sources in groups.values()
+    ]
+    groups.clear()
+    for thread in threads:
+        thread.start()
+
+    # Answers wait here until a batch is judged: each needs its source's stored state,
+    # read back for the whole batch at once.
+    answered: list[tuple[int, Observation]] = []
+    held: list[tuple[int, Observation]] = []
+    hosts = Hosts()
+    finished = done = 0
+    last_flush = time.monotonic()
+    failure: BaseException | None = None
+    while finished < len(threads):
+        try:
+            item = answers.get(timeout=0.2)
+        except queue.Empty:
+            if stop.is_set():
+                result.interrupted = True
+                break
+            continue
+        if item is None:
+            finished += 1
+            continue
+        if isinstance(item, BaseException):
+            failure = failure or item
+            continue
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        outcomes[item.outcome.value] += 1
+        source_id = ids.pop(item.key, None)
+        if source_id is None:
+            continue
+        if item.outcome is Outcome.DEFERRED:
+            result.deferred += 1
+            continue
+        if item.host:
+            hosts.add(item)
+        if item.outcome in (Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK):
+            held.append((source_id, item))
+            continue
+        answered.append((source_id, item))
+        if len(answered) >= BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
+            _store(store, run_id, answered, policy, result, degraded=False)
+            answered, last_flush = [], time.monotonic()
+    if failure is not None:
+        raise failure
+    if stop.is_set():
+        # Failures are judged against the whole run, which did not happen: they are
+        # dropped, and those sources are simply due again next run.
+        result.interrupted = True
+        held = []
+    result.degraded = hosts.degraded(policy)
+    _store(store, run_id, answered, policy, result, degraded=False)
+    for start in range(0, len(held), BATCH):
+        _store(store, run_id, held[start : start + BATCH], policy, result, degraded=result.degraded)
+
+
+def _store(
+    store: Store,
+    run_id: int,
+    answered: Sequence[tuple[int, Observation]],
+    policy: Policy,
+    result: RunResult,
+    *,
+    degraded: bool,
+) -> None:
+    """Judge a batch of answers against their sources' stored states and record it."""
+    if not answered:
+        return
+    states = store.stored([source_id for source_id, _ in answered])
+    batch = [_judge(states[i], o, policy, degraded=degraded) for i, o in answered]
+    store.record(run_id, batch)
+    _collect(result, batch)
+
+
+class Hosts:
+    """Per host, whether every answer this run was a network-level failure."""
+
+    def __init__(self) -> None:
+        self.silent: dict[str, bool] = {}
+
+    def add(self, observation: Observation) -> None:
+        assert observation.host
+        was = self.silent.get(observation.host, True)
+        self.silent[observation.host] = was and _network_level(observation)
+
+    def degraded(self, policy: Policy) -> bool:
+        """True when more than the policy's share of hosts never answered at all this run."""
+        if not self.silent:
+            return False
+        return sum(self.silent.values()) / len(self.silent) > policy.degraded_host_share
 
 
 def _network_level(observation: Observation) -> bool:
@@ -222,18 +272,6 @@ def _drive(
         answers.put(exc)
     finally:
         answers.put(None)
-
-
-def _source(stored: StoredSource) -> Source:
-    return Source(
-        stored.key,
-        stored.url,
-        stored.kind,
-        stored.name,
-        stored.remote_id,
-        stored.validators,
-        stored.state.facts,
-    )
 
 
 def _judge(

@@ -14,6 +14,7 @@ from monitor.render.report import (
     link,
     md,
     render_json,
+    render_json_chunks,
     render_markdown,
 )
 
@@ -97,3 +98,15 @@ def test_json_report_carries_the_contract_fields() -> None:
     }
     assert "new_url" not in event
     assert data["sources"][0]["health"] == "ok" and data["figures"]["alerts"] == 1
+
+
+def test_json_report_is_indented_json_written_in_pieces() -> None:
+    """The pieces join into exactly `json.dumps(indent=2)` of the report, empty lists included."""
+    full = report_with(
+        ReportEvent(EventType.ADDED, "https://github.com/a/b", "github_repo", AT, "名前", "节")
+    )
+    empty = DayReport("2026-11-21", [], [], [])
+    for report in (full, empty):
+        text = "".join(render_json_chunks(report))
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+        assert text == render_json(report)

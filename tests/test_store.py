@@ -58,6 +58,27 @@ def test_sync_catalog_adds_updates_and_retires(store: Store) -> None:
     assert len(store.sources(active_only=False)) == 2
 
 
+def test_unchanged_catalog_sync_writes_nothing(store: Store) -> None:
+    """Syncing the same catalog again issues no INSERT or UPDATE; one edited entry, one UPDATE."""
+    entries = [entry(f"https://github.com/o/r{i}", f"R{i}") for i in range(5)]
+    store.sync_catalog(entries, NOW)
+    writes: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            writes.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        store.sync_catalog(entries, NOW)
+        assert writes == []
+        store.sync_catalog([*entries[:4], entry("https://github.com/o/r4", "renamed")], NOW)
+        assert len(writes) == 1
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", note)
+    assert [s.name for s in store.sources()] == ["R0", "R1", "R2", "R3", "renamed"]
+
+
 def test_previous_urls_keep_history(store: Store) -> None:
     """An entry whose URL was fixed keeps the source (and its history) of its previous URL."""
     store.sync_catalog([entry("https://github.com/Significant-Gravitas/Auto-GPT")], NOW)
@@ -220,3 +241,18 @@ def test_a_new_alert_channel_starts_after_the_stored_history(store: Store) -> No
     assert store.events()[1].alerted_at == NOW
     other = store.alert_channel("fp-2", NOW)
     assert store.undelivered_alerts(other) == []
+
+
+def test_checked_in_reads_page_by_page(store: Store) -> None:
+    """The paged reader gives the same sources as `checked_in`, and the count agrees."""
+    store.sync_catalog([entry(f"https://github.com/o/r{i}") for i in range(7)], NOW)
+    sources = store.sources()
+    run = store.start_run(NOW)
+    state = SourceState(Health.OK, last_checked_at=NOW, last_outcome=Outcome.OK)
+    store.record(
+        run,
+        [Checked(s.id, Observation(s.key, NOW, Outcome.OK), state) for s in sources[1:]],
+    )
+    paged = list(store.iter_checked_in([run], page=2))
+    assert paged == store.checked_in([run]) and len(paged) == 6
+    assert store.count_checked_in([run]) == 6

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -198,8 +198,15 @@ def _day(value: str | None) -> str:
 
 
 def render_markdown(report: DayReport) -> str:
+    # One pass over the sources (there may be 100,000, read from the store as they come).
+    health = dict.fromkeys(Health, 0)
+    suspects: list[ReportSource] = []
+    for source in report.sources:
+        health[source.state.health] += 1
+        if source.state.health is Health.SUSPECT:
+            suspects.append(source)
     lines = [f"# monitor report: {report.date}", ""]
-    lines += _summary(report)
+    lines += _summary(report, health)
     by_type: dict[EventType, list[ReportEvent]] = {}
     for event in report.events:
         by_type.setdefault(event.event, []).append(event)
@@ -227,7 +234,6 @@ def render_markdown(report: DayReport) -> str:
     if movers:
         lines += _movers(movers)
 
-    suspects = [s for s in report.sources if s.state.health is Health.SUSPECT]
     lines += ["## Suspects", ""]
     if suspects:
         lines += [
@@ -262,13 +268,10 @@ def render_markdown(report: DayReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _summary(report: DayReport) -> list[str]:
-    health = dict.fromkeys(Health, 0)
-    for source in report.sources:
-        health[source.state.health] += 1
+def _summary(report: DayReport, health: dict[Health, int]) -> list[str]:
     alerts = sum(1 for e in report.events if e.alert)
     parts = [
-        f"{len(report.sources)} sources checked in {len(report.runs)} run(s)",
+        f"{sum(health.values())} sources checked in {len(report.runs)} run(s)",
         f"{alerts} alert(s)",
     ]
     parts += [
@@ -383,24 +386,46 @@ def _runs(runs: Sequence[ReportRun]) -> list[str]:
 
 
 def render_json(report: DayReport) -> str:
-    payload = {
-        "date": report.date,
-        "events": [e.to_json() for e in report.events],
-        "sources": [s.to_json() for s in report.sources],
-        "runs": [r.to_json() for r in report.runs],
-        "figures": {
-            "runs": len(report.runs),
-            "sources_checked": len(report.sources),
-            "events": len(report.events),
-            "alerts": sum(1 for e in report.events if e.alert),
-            "requests": _total_requests(report.runs),
-            "errors": sum(len(r.figures.get("errors", [])) for r in report.runs),
-            "duration_seconds": round(
-                sum(r.figures.get("duration_seconds") or 0 for r in report.runs), 3
-            ),
-        },
+    return "".join(render_json_chunks(report))
+
+
+def render_json_chunks(report: DayReport) -> Iterator[str]:
+    """The JSON report piece by piece, for writing straight to a file: the same text as
+    `json.dumps(payload, indent=2)`, without ever holding all of it (100,000 sources
+    make 60 MB of text, and many times that as the encoder's pieces)."""
+    figures = {
+        "runs": len(report.runs),
+        "sources_checked": len(report.sources),
+        "events": len(report.events),
+        "alerts": sum(1 for e in report.events if e.alert),
+        "requests": _total_requests(report.runs),
+        "errors": sum(len(r.figures.get("errors", [])) for r in report.runs),
+        "duration_seconds": round(
+            sum(r.figures.get("duration_seconds") or 0 for r in report.runs), 3
+        ),
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    yield '{\n  "date": ' + _json(report.date, 1)
+    arrays: tuple[tuple[str, Iterable[ReportEvent | ReportSource | ReportRun]], ...] = (
+        ("events", report.events),
+        ("sources", report.sources),
+        ("runs", report.runs),
+    )
+    for name, items in arrays:
+        yield f",\n  {_json(name, 1)}: "
+        opened = False
+        for item in items:
+            yield ",\n    " if opened else "[\n    "
+            opened = True
+            yield _json(item.to_json(), 2)
+        yield "\n  ]" if opened else "[]"
+    yield ',\n  "figures": ' + _json(figures, 1) + "\n}\n"
+
+
+def _json(value: Any, depth: int) -> str:
+    """`value` as `json.dumps(indent=2)` writes it `depth` levels deep."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # JSON strings never hold a raw newline, so every newline is the encoder's own.
+    return text.replace("\n", "\n" + "  " * depth)
 
 
 def _total_requests(runs: Sequence[ReportRun]) -> dict[str, int]:

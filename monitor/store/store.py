@@ -27,7 +27,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
-from monitor.model import Event, EventType, Health, Kind, Observation, SourceState
+from monitor.model import (
+    Event,
+    EventType,
+    Facts,
+    Health,
+    Kind,
+    Observation,
+    Source,
+    SourceState,
+)
 from monitor.store.tables import (
     AlertChannelRow,
     AlertDeliveryRow,
@@ -155,10 +164,19 @@ class Store:
     def sync_catalog(self, entries: Sequence[Entry], now: datetime) -> None:
         """Make the catalog's entries the active sources: new ones added, edits applied,
         removed ones kept (with their history) but inactive. A URL changed by
-        `catalog fix` keeps its history through `previous_urls`."""
+        `catalog fix` keeps its history through `previous_urls`.
+
+        Only what differs is written: an unchanged catalog costs one read of the sources'
+        catalog columns and no write, however many entries it has."""
+        columns = ("key", "url", "kind", "name", "section", "active")
         with self._transaction() as db:
-            rows = {r.key: r for r in db.execute(sa.select(SOURCES.c.id, SOURCES.c.key))}
+            rows = {
+                r.key: r
+                for r in db.execute(sa.select(SOURCES.c.id, *(SOURCES.c[name] for name in columns)))
+            }
             seen: set[int] = set()
+            added: list[dict[str, Any]] = []
+            changed: list[dict[str, Any]] = []
             for entry in entries:
                 row = rows.get(entry.key)
                 if row is None:
@@ -176,16 +194,27 @@ class Store:
                     "active": True,
                 }
                 if row is None:
-                    result = db.execute(
-                        sa.insert(SOURCES).values(
-                            **values, health=Health.UNKNOWN.value, state="{}", created_at=now
-                        )
-                    )
-                    seen.add(_new_id(result))
-                else:
-                    db.execute(sa.update(SOURCES).where(SOURCES.c.id == row.id).values(**values))
-                    seen.add(row.id)
-            stale = [r.id for r in rows.values() if r.id not in seen]
+                    added.append(values)
+                    continue
+                seen.add(row.id)
+                if any(getattr(row, name) != values[name] for name in columns):
+                    changed.append({"_id": row.id, **values})
+            if changed:
+                db.execute(
+                    sa.update(SOURCES)
+                    .where(SOURCES.c.id == sa.bindparam("_id"))
+                    .values({name: sa.bindparam(name) for name in columns}),
+                    changed,
+                )
+            if added:
+                db.execute(
+                    sa.insert(SOURCES),
+                    [
+                        {**values, "health": Health.UNKNOWN.value, "state": "{}", "created_at": now}
+                        for values in added
+                    ],
+                )
+            stale = [r.id for r in rows.values() if r.id not in seen and r.active]
             for chunk in _chunks(stale, 500):
                 db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
 
@@ -202,6 +231,62 @@ class Store:
         )
         with self.engine.connect() as db:
             return [_stored(row) for row in db.execute(query)]
+
+    def due_sources(self, now: datetime, interval: timedelta) -> list[tuple[int, Source]]:
+        """`due` as the probes need it: (id, source) with the last facts and validators.
+
+        Lighter than `due` (no state beyond the facts is kept), so that a run over a large
+        catalog holds one small object per source while it waits for the answers; the
+        full state of each is read back (`stored`) when its answer is judged."""
+        cutoff = now - interval
+        query = (
+            sa.select(
+                SOURCES.c.id,
+                SOURCES.c.key,
+                SOURCES.c.url,
+                SOURCES.c.kind,
+                SOURCES.c.name,
+                SOURCES.c.remote_id,
+                SOURCES.c.validators,
+                SOURCES.c.state,
+            )
+            .where(SOURCES.c.active.is_(True))
+            .where(sa.or_(SOURCES.c.last_checked_at.is_(None), SOURCES.c.last_checked_at <= cutoff))
+            .order_by(
+                SOURCES.c.last_checked_at.is_not(None), SOURCES.c.last_checked_at, SOURCES.c.id
+            )
+        )
+        found = []
+        with self.engine.connect() as db:
+            for row in db.execute(query):
+                facts = json.loads(row.state).get("facts")
+                validators = (
+                    tuple(sorted(json.loads(row.validators).items())) if row.validators else ()
+                )
+                found.append(
+                    (
+                        row.id,
+                        Source(
+                            row.key,
+                            row.url,
+                            Kind(row.kind),
+                            row.name,
+                            row.remote_id,
+                            validators,
+                            Facts.from_json(facts) if facts is not None else None,
+                        ),
+                    )
+                )
+        return found
+
+    def stored(self, ids: Sequence[int]) -> dict[int, StoredSource]:
+        """The sources with these ids, by id."""
+        found: dict[int, StoredSource] = {}
+        with self.engine.connect() as db:
+            for chunk in _chunks(list(ids), 500):
+                for row in db.execute(sa.select(SOURCES).where(SOURCES.c.id.in_(chunk))):
+                    found[row.id] = _stored(row)
+        return found
 
     def sources(self, *, active_only: bool = True) -> list[StoredSource]:
         query = sa.select(SOURCES).order_by(SOURCES.c.id)
@@ -294,11 +379,15 @@ class Store:
             previous = _facts_of(db, [c.source_id for c in batch])
             observations = []
             events = []
+            # One executemany per shape of update (remote id and validators are optional).
+            updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for checked in batch:
                 facts = checked.observation.facts
                 kept = None
-                if facts is not None and facts.to_json() != previous.get(checked.source_id):
-                    kept = json.dumps(facts.to_json(), sort_keys=True, separators=(",", ":"))
+                if facts is not None:
+                    now_facts = facts.to_json()
+                    if now_facts != previous.get(checked.source_id):
+                        kept = json.dumps(now_facts, sort_keys=True, separators=(",", ":"))
                 observations.append(
                     {
                         "source_id": checked.source_id,
@@ -311,6 +400,7 @@ class Store:
                     }
                 )
                 values: dict[str, Any] = {
+                    "_id": checked.source_id,
                     "health": checked.state.health.value,
                     "last_checked_at": checked.state.last_checked_at,
                     "state": json.dumps(
@@ -325,9 +415,7 @@ class Store:
                         if checked.validators
                         else None
                     )
-                db.execute(
-                    sa.update(SOURCES).where(SOURCES.c.id == checked.source_id).values(**values)
-                )
+                updates.setdefault(tuple(values), []).append(values)
                 for event in checked.events:
                     events.append(
                         {
@@ -342,6 +430,13 @@ class Store:
                             "alert": event.alert,
                         }
                     )
+            for shape, rows in updates.items():
+                db.execute(
+                    sa.update(SOURCES)
+                    .where(SOURCES.c.id == sa.bindparam("_id"))
+                    .values({name: sa.bindparam(name) for name in shape if name != "_id"}),
+                    rows,
+                )
             db.execute(sa.insert(OBSERVATIONS), observations)
             if events:
                 db.execute(sa.insert(EVENTS), events)
@@ -403,14 +498,43 @@ class Store:
 
     def checked_in(self, run_ids: Sequence[int]) -> list[StoredSource]:
         """The sources observed in these runs, with their current state."""
-        inner = (
-            sa.select(OBSERVATIONS.c.source_id)
+        return list(self.iter_checked_in(run_ids))
+
+    def iter_checked_in(
+        self, run_ids: Sequence[int], *, page: int = 1000
+    ) -> Iterator[StoredSource]:
+        """`checked_in`, read a page at a time in id order: memory for one page, not all."""
+        # EXISTS on the indexed source_id: each page walks the sources in id order and looks
+        # up their few observations, instead of gathering the runs' observations again.
+        observed = (
+            sa.select(OBSERVATIONS.c.id)
+            .where(OBSERVATIONS.c.source_id == SOURCES.c.id)
             .where(OBSERVATIONS.c.run_id.in_(list(run_ids)))
-            .distinct()
+            .exists()
         )
-        query = sa.select(SOURCES).where(SOURCES.c.id.in_(inner)).order_by(SOURCES.c.id)
+        after = 0
+        while True:
+            query = (
+                sa.select(SOURCES)
+                .where(observed)
+                .where(SOURCES.c.id > after)
+                .order_by(SOURCES.c.id)
+                .limit(page)
+            )
+            with self.engine.connect() as db:
+                found = [_stored(row) for row in db.execute(query)]
+            yield from found
+            if len(found) < page:
+                return
+            after = found[-1].id
+
+    def count_checked_in(self, run_ids: Sequence[int]) -> int:
+        """How many sources were observed in these runs."""
+        query = sa.select(sa.func.count(sa.distinct(OBSERVATIONS.c.source_id))).where(
+            OBSERVATIONS.c.run_id.in_(list(run_ids))
+        )
         with self.engine.connect() as db:
-            return [_stored(row) for row in db.execute(query)]
+            return int(db.execute(query).scalar_one())
 
     def health_at(self, until: datetime) -> dict[int, Health]:
         """Each source's health after its last check before `until` (a past week's end)."""
