@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from monitor.emulator import Emulator, World
 from monitor.model import Facts, Kind, Outcome, Source
-from monitor.probes.web import WebProbe
+from monitor.probes.web import HostPools, Slots, WebProbe
 from tests.conftest import DATA
 
 NOW = datetime(2026, 11, 21, 6, tzinfo=UTC)
@@ -173,3 +175,76 @@ def test_a_user_agent_like_a_browser(world: World, emulator: Emulator) -> None:
     world.set_page("/p", "ok")
     check(emulator, "/p", web=probe(user_agent="Mozilla/5.0 test"))
     assert {r.header("User-Agent") for r in world.requests("web")} == {"Mozilla/5.0 test"}
+
+
+def test_a_free_overall_slot_goes_to_the_longest_queue_first() -> None:
+    """Slots serve waiters by priority (a host's pages left), equal priorities first come first."""
+
+    async def scenario() -> list[str]:
+        slots = Slots(1)
+        served: list[str] = []
+        await slots.acquire()
+
+        async def wait(name: str, priority: int) -> None:
+            async with slots.slot(priority):
+                served.append(name)
+
+        waiters = [
+            asyncio.create_task(wait(n, p)) for n, p in (("a", 1), ("b", 5), ("c", 3), ("d", 5))
+        ]
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.gather(*waiters)
+        assert slots.free == 1
+        return served
+
+    assert asyncio.run(scenario()) == ["b", "d", "c", "a"]
+
+
+def test_a_cancelled_waiter_gives_its_slot_on() -> None:
+    """A waiter cancelled while queued neither takes nor loses a slot."""
+
+    async def scenario() -> int:
+        slots = Slots(1)
+        await slots.acquire()
+        gone = asyncio.create_task(slots.acquire(9))
+        later = asyncio.create_task(slots.acquire(1))
+        await asyncio.sleep(0)
+        gone.cancel()
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.wait_for(later, 2)
+        slots.release()
+        return slots.free
+
+    assert asyncio.run(scenario()) == 1
+
+
+def test_host_pools_keep_one_pool_per_host_and_close_the_least_recently_used() -> None:
+    """Each host gets its own pool; past `most` pools, the idle least recently used one closes."""
+    made: list[str] = []
+    closed: list[str] = []
+
+    class Pool(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.host = ""
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if not self.host:
+                self.host = request.url.host
+                made.append(self.host)
+            return httpx.Response(200, stream=httpx.ByteStream(b"ok"))
+
+        async def aclose(self) -> None:
+            closed.append(self.host)
+
+    async def scenario() -> None:
+        pools = HostPools(Pool, most=2)
+        async with httpx.AsyncClient(transport=pools) as client:
+            for host in ("a.test", "b.test", "a.test", "c.test", "a.test"):
+                assert (await client.get(f"http://{host}/")).status_code == 200
+            assert [key[1] for key in pools.pools] == ["c.test", "a.test"]
+
+    asyncio.run(scenario())
+    assert made == ["a.test", "b.test", "c.test"]
+    assert closed[0] == "b.test" and sorted(closed) == ["a.test", "b.test", "c.test"]

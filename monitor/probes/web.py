@@ -3,7 +3,11 @@
 httpx, asynchronously, within limits that keep monitor polite: at most
 `concurrency` requests at once overall and `per_host` at once per host, with
 `min_interval` between requests to one host, and a host that answered 429 or
-503 with `Retry-After` left alone until then.
+503 with `Retry-After` left alone until then. When the overall limit binds, a free
+slot goes first to the host with the most pages still to check (the one that
+decides when the run ends). Each host has its own small pool of kept-alive
+connections (`HostPools`), so a run opens about `per_host` connections per host,
+not one per request.
 
 A page known to be alive is asked with HEAD first. GET follows when HEAD is
 refused or unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
@@ -34,11 +38,15 @@ counts is for the policy and the runner (a degraded run counts none).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -80,6 +88,22 @@ class _Host:
     next_at: float = 0.0  # no request to this host before this monotonic time
     #: the host could not be reached at all this run: its other pages need not try
     unreachable: httpx.ConnectError | None = None
+    pending: int = 0  # pages of this host not checked yet: its priority for overall slots
+
+
+@dataclass
+class _Run:
+    """The limits of one run: every host's, and the overall one."""
+
+    per_host: int
+    overall: Slots
+    hosts: dict[str, _Host] = field(default_factory=dict)
+
+    def host(self, name: str) -> _Host:
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = _Host(asyncio.Semaphore(self.per_host))
+        return host
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +176,27 @@ class WebProbe:
     async def _check_all(
         self, pages: Sequence[Source], now: datetime, emit: Callable[[Observation], None]
     ) -> None:
-        transport = self.transport or httpx.AsyncHTTPTransport(retries=0)
-        if self.connect_to:
-            transport = ConnectTo(transport, self.connect_to)
-        limits = httpx.Limits(
-            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
-        )
-        hosts: dict[str, _Host] = {}
-        overall = asyncio.Semaphore(self.concurrency)
+        if self.transport is not None:
+            transport = self.transport
+            if self.connect_to:
+                transport = ConnectTo(transport, self.connect_to)
+        else:
+            # A small pool per host (see HostPools), its limits given to the transport: an
+            # AsyncClient given a transport ignores its own `limits`. The semaphores bound
+            # the requests in flight, so a pool never makes one wait; it keeps `per_host`
+            # connections alive. One TLS context for all of them: making one reads the
+            # system's CA certificates (~10 ms).
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=self.per_host)
+            tls = httpx.create_ssl_context()
+
+            def pool() -> httpx.AsyncBaseTransport:
+                inner = httpx.AsyncHTTPTransport(verify=tls, retries=0, limits=limits)
+                return ConnectTo(inner, self.connect_to) if self.connect_to else inner
+
+            transport = HostPools(pool, most=self.concurrency)
+        run = _Run(self.per_host, Slots(self.concurrency))
+        for page in pages:
+            run.host(_host_of(page.url)).pending += 1
         headers = {
             "User-Agent": self.user_agent,
             "Accept": ACCEPT,
@@ -168,13 +205,14 @@ class WebProbe:
         async with httpx.AsyncClient(
             transport=transport,
             headers=headers,
-            limits=limits,
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
         ) as client:
 
             async def one(source: Source) -> None:
-                emit(await self._check(client, source, now, hosts, overall))
+                observation = await self._check(client, source, now, run)
+                run.host(_host_of(source.url)).pending -= 1
+                emit(observation)
 
             await asyncio.gather(*(one(s) for s in pages))
 
@@ -185,14 +223,14 @@ class WebProbe:
         client: httpx.AsyncClient,
         source: Source,
         now: datetime,
-        hosts: dict[str, _Host],
-        overall: asyncio.Semaphore,
+        run: _Run,
     ) -> Observation:
-        host = urlsplit(source.url).netloc.lower()
+        host = _host_of(source.url)
+        origin = run.host(host)
         attempt = 0
         while True:
             if attempt == 0 and source.last is not None:
-                answer = await self._chain(client, "HEAD", source.url, hosts, overall)
+                answer = await self._chain(client, "HEAD", source.url, run, origin)
                 # Failing to connect or waiting too long says nothing about HEAD itself.
                 method_neutral = isinstance(
                     answer.error, httpx.TimeoutException | httpx.ConnectError
@@ -207,11 +245,11 @@ class WebProbe:
                     )
                 )
                 if needs_get:
-                    answer = await self._chain(client, "GET", source.url, hosts, overall)
+                    answer = await self._chain(client, "GET", source.url, run, origin)
             else:
                 # New or failing at its last check (see the module docstring), or HEAD already
                 # proved unreliable for this page: GET only.
-                answer = await self._chain(client, "GET", source.url, hosts, overall)
+                answer = await self._chain(client, "GET", source.url, run, origin)
             observation = self._classify(source, now, host, answer)
             retry_after = _retry_after(answer.headers)
             transient = observation.outcome in (Outcome.TRANSIENT, Outcome.NETWORK)
@@ -230,15 +268,15 @@ class WebProbe:
         client: httpx.AsyncClient,
         method: str,
         url: str,
-        hosts: dict[str, _Host],
-        overall: asyncio.Semaphore,
+        run: _Run,
+        origin: _Host,
     ) -> Answer:
         """Follow redirects hop by hop, each hop within its host's limits."""
         chain: list[tuple[int, str]] = []
         current = url
         for _ in range(MAX_HOPS):
             try:
-                status, headers, body = await self._send(client, method, current, hosts, overall)
+                status, headers, body = await self._send(client, method, current, run, origin)
             except httpx.HTTPError as exc:
                 return Answer(None, current, tuple(chain), error=exc)
             location = headers.get("location")
@@ -259,17 +297,19 @@ class WebProbe:
         client: httpx.AsyncClient,
         method: str,
         url: str,
-        hosts: dict[str, _Host],
-        overall: asyncio.Semaphore,
+        run: _Run,
+        origin: _Host,
     ) -> tuple[int, dict[str, str], str]:
-        """One request within the host's limits: (status, lowercased headers, start of body)."""
-        host_name = urlsplit(url).netloc.lower()
-        host = hosts.get(host_name)
-        if host is None:
-            host = hosts[host_name] = _Host(asyncio.Semaphore(self.per_host))
+        """One request within the host's limits: (status, lowercased headers, start of body).
+
+        `origin` is the host of the page being checked (this may be a hop elsewhere): its
+        pages still to check are the request's priority for an overall slot.
+        """
+        host_name = _host_of(url)
+        host = run.host(host_name)
         if host.unreachable is not None:
             raise host.unreachable
-        async with host.limit, overall:
+        async with host.limit, run.overall.slot(priority=origin.pending):
             if host.unreachable is not None:
                 raise host.unreachable
             async with host.lock:
@@ -362,8 +402,131 @@ class WebProbe:
         return seen(Outcome.OK, facts=facts, validators=validators)
 
 
+class Slots:
+    """At most `limit` holders at once; a free slot goes to the waiter of highest priority.
+
+    The web probe's overall limit: the priority is how many pages the waiter's host
+    still has to check, so the hosts with the longest queues, which decide when the
+    run ends, keep their `per_host` requests going while the overall limit binds.
+    Equal priorities are served first come, first served.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: int = 0) -> AsyncIterator[None]:
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
+
+    async def acquire(self, priority: int = 0) -> None:
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (-priority, next(self._order), waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot was handed over just as the waiter was cancelled
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = heapq.heappop(self._waiters)[2]
+            if not waiter.done():  # a cancelled waiter stays in the heap until here
+                waiter.set_result(None)  # the slot passes straight to it
+                return
+        self.free += 1
+
+
 class HostBackedOff(httpx.TransportError):
     """A host's Retry-After reaches beyond this run: its other pages are not asked now."""
+
+
+class HostPools(httpx.AsyncBaseTransport):
+    """A small connection pool per host (scheme, host, port), each made by `make`.
+
+    httpx's pool looks at every connection it holds on each request and each closed
+    response (asking each idle socket whether the server hung up), so one pool for
+    all hosts costs CPU in proportion to its size; kept small instead, it closes one
+    host's idle connection to open another's, and nearly every request pays for a new
+    connection. Here each host keeps its own few connections alive, and when more
+    than `most` pools are open, the least recently used idle ones are closed.
+    """
+
+    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport], *, most: int) -> None:
+        self.make = make
+        self.most = most
+        #: least recently used first
+        self.pools: dict[tuple[str, str, int | None], httpx.AsyncBaseTransport] = {}
+        self.active: Counter[tuple[str, str, int | None]] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.scheme, request.url.host, request.url.port)
+        pool = self.pools.pop(key, None)
+        new = pool is None
+        pool = self.pools[key] = pool or self.make()
+        self.active[key] += 1
+        try:
+            if new:
+                await self._trim()
+            response = await pool.handle_async_request(request)
+        except BaseException:
+            self._done(key)
+            raise
+        if not isinstance(response.stream, httpx.AsyncByteStream):  # not from httpx's pools
+            self._done(key)
+            return response
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_Tracked(response.stream, lambda: self._done(key)),
+            extensions=response.extensions,
+        )
+
+    def _done(self, key: tuple[str, str, int | None]) -> None:
+        self.active[key] -= 1
+        if self.active[key] <= 0:
+            del self.active[key]
+
+    async def _trim(self) -> None:
+        for key in list(self.pools):
+            if len(self.pools) <= self.most:
+                return
+            if not self.active[key] and key in self.pools:  # checked again after each await
+                await self.pools.pop(key).aclose()
+
+    async def aclose(self) -> None:
+        pools, self.pools = list(self.pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+class _Tracked(httpx.AsyncByteStream):
+    """A response body that says when it is closed (its connection is back in the pool)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, closed: Callable[[], None]) -> None:
+        self.inner = inner
+        self.closed: Callable[[], None] | None = closed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        closed, self.closed = self.closed, None
+        try:
+            await self.inner.aclose()
+        finally:
+            if closed is not None:
+                closed()
 
 
 class ConnectTo(httpx.AsyncBaseTransport):
@@ -401,6 +564,10 @@ def _connection_failure(error: BaseException) -> tuple[Outcome, str]:
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
         return Outcome.NETWORK, text
     return Outcome.TRANSIENT, text
+
+
+def _host_of(url: str) -> str:
+    return urlsplit(url).netloc.lower()
 
 
 def _lower(headers: httpx.Headers) -> dict[str, str]:
