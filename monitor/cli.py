@@ -35,8 +35,7 @@ from monitor.catalog.file import Entry, read_catalog_text, write_atomically
 from monitor.catalog.importer import ImportReport, plan_import
 from monitor.config import catalog_path, load_configuration
 from monitor.errors import DocumentError, Problem, RunFailed, UserInputError
-from monitor.model import Kind
-from monitor.probes import Probe
+from monitor.probes import PROBES, Probe, ServiceProbes
 from monitor.runner import RunResult
 from monitor.settings import SECRET_ENV_VARS, Settings
 from monitor.store import Heartbeat, Store
@@ -478,49 +477,62 @@ def _serve(
 # --- checking ------------------------------------------------------------------------------------
 
 
-def build_probes(settings: Settings) -> dict[Kind, Probe]:
-    """The real clients, built from the settings: the one place tokens are handed out."""
-    from github import Auth, Github
-    from huggingface_hub import HfApi
+def build_probes(settings: Settings) -> ServiceProbes:
+    """The real clients, built from the settings: the one place tokens are handed out.
 
-    from monitor.probes import PROBES
-    from monitor.probes.arxiv import ArxivProbe
-    from monitor.probes.github import GitHubProbe
-    from monitor.probes.huggingface import HuggingFaceProbe, install_client
-    from monitor.probes.web import WebProbe
-
+    Each service's probe is built when a source of its kind is first due (`ServiceProbes`).
+    """
     limits = settings.probes
     github_token = settings.github_token.reveal() if settings.github_token else None
     hf_token = settings.hf_token.reveal() if settings.hf_token else None
-    github = Github(
-        base_url=settings.github_api_url,
-        auth=Auth.Token(github_token) if github_token else None,
-        retry=None,
-        seconds_between_requests=None,
-        # GraphQL batches are POSTs but read-only queries: PyGithub's default spacing of
-        # "writes" (1 s) would make every batch of 100 repositories wait a second.
-        seconds_between_writes=None,
-        timeout=20,
-        user_agent=f"monitor/{__version__}",
-    )
-    counter = install_client(timeout=20.0)
-    hub = HfApi(
-        endpoint=settings.hf_endpoint,
-        token=hf_token or False,
-        library_name="monitor",
-        library_version=__version__,
-    )
-    services: dict[str, Probe] = {
-        "github": GitHubProbe(github, token=github_token, batch_size=limits.github_batch_size),
-        "hf": HuggingFaceProbe(
+
+    def github() -> Probe:
+        from github import Auth, Github
+
+        from monitor.probes.github import GitHubProbe
+
+        client = Github(
+            base_url=settings.github_api_url,
+            auth=Auth.Token(github_token) if github_token else None,
+            retry=None,
+            seconds_between_requests=None,
+            # GraphQL batches are POSTs but read-only queries: PyGithub's default spacing of
+            # "writes" (1 s) would make every batch of 100 repositories wait a second.
+            seconds_between_writes=None,
+            timeout=20,
+            user_agent=f"monitor/{__version__}",
+        )
+        return GitHubProbe(client, token=github_token, batch_size=limits.github_batch_size)
+
+    def hf() -> Probe:
+        from huggingface_hub import HfApi
+
+        from monitor.probes.huggingface import HuggingFaceProbe, install_client
+
+        counter = install_client(timeout=20.0)
+        hub = HfApi(
+            endpoint=settings.hf_endpoint,
+            token=hf_token or False,
+            library_name="monitor",
+            library_version=__version__,
+        )
+        return HuggingFaceProbe(
             hub,
             token=hf_token,
             counter=lambda: counter.count,
             workers=limits.hf_workers,
             list_threshold=limits.hf_list_threshold,
-        ),
-        "arxiv": ArxivProbe(settings.arxiv_api_url, interval=limits.arxiv_interval_seconds),
-        "web": WebProbe(
+        )
+
+    def arxiv() -> Probe:
+        from monitor.probes.arxiv import ArxivProbe
+
+        return ArxivProbe(settings.arxiv_api_url, interval=limits.arxiv_interval_seconds)
+
+    def web() -> Probe:
+        from monitor.probes.web import WebProbe
+
+        return WebProbe(
             concurrency=limits.web_concurrency,
             per_host=limits.web_per_host,
             min_interval=limits.web_min_interval_ms / 1000,
@@ -528,9 +540,9 @@ def build_probes(settings: Settings) -> dict[Kind, Probe]:
             user_agent=limits.user_agent,
             connect_to=dict(settings.connect_to),
             backoff=limits.web_retry_backoff_ms / 1000,
-        ),
-    }
-    return {kind: services[service] for kind, service in PROBES.items()}
+        )
+
+    return ServiceProbes(PROBES, {"github": github, "hf": hf, "arxiv": arxiv, "web": web})
 
 
 @main.command()

@@ -94,17 +94,18 @@ def run_check(
     run_id = store.start_run(now)
     result = RunResult(run_id)
     outcomes: Counter[str] = Counter()
+    used: list[Probe] = []
     try:
-        _poll(store, probes, now, interval, policy, result, outcomes, progress, stop)
+        _poll(store, probes, now, interval, policy, result, outcomes, progress, stop, used)
     except BaseException:
         store.finish_run(
             run_id,
             status="failed",
             degraded=result.degraded,
-            figures=_figures(result, probes, outcomes, started),
+            figures=_figures(result, used, outcomes, started),
         )
         raise
-    result.figures = _figures(result, probes, outcomes, started)
+    result.figures = _figures(result, used, outcomes, started)
     store.finish_run(
         run_id,
         status="interrupted" if result.interrupted else "completed",
@@ -128,8 +129,11 @@ def _poll(
     outcomes: Counter[str],
     progress: Progress | None,
     stop: threading.Event,
+    used: list[Probe],
 ) -> None:
     """The run proper: probes in their threads, judged and stored here as answers arrive.
+
+    `used` receives the probes that had sources to check (the run's figures are theirs).
 
     Memory stays close to one small `Source` per due source: the probes get those, each
     batch of answers reads its sources' full stored state back only when it is judged,
@@ -146,6 +150,7 @@ def _poll(
         probe = probes[source.kind]
         groups.setdefault(id(probe), (probe, []))[1].append(source)
     del due, supported
+    used.extend(probe for probe, _ in groups.values())
 
     answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
     threads = [
@@ -305,10 +310,10 @@ def _collect(result: RunResult, batch: Sequence[Checked]) -> None:
 
 
 def _figures(
-    result: RunResult, probes: Mapping[Kind, Probe], outcomes: Counter[str], started: float
+    result: RunResult, used: Sequence[Probe], outcomes: Counter[str], started: float
 ) -> dict[str, Any]:
     services = {}
-    for probe in {id(p): p for p in probes.values()}.values():
+    for probe in used:
         figures = probe.figures()
         services[probe.service] = figures.to_json()
         result.errors.extend(figures.errors)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.model import Event, EventType, Facts, Health, Kind, Observation, Outcome, SourceState
 from monitor.store import Checked, Heartbeat, Store
+from monitor.store import store as store_module
+from monitor.store.store import HEAD
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
 
@@ -47,6 +53,33 @@ def test_upgrade_twice_is_harmless(store: Store) -> None:
     store.upgrade()
     with store.engine.connect() as db:
         assert db.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+
+
+def migrations() -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(store_module.__file__).parent / "migrations")
+    )
+    return config
+
+
+def test_head_names_the_newest_migration(store: Store) -> None:
+    """`HEAD`, which lets an up-to-date store open without Alembic, is the scripts' own head."""
+    assert ScriptDirectory.from_config(migrations()).get_current_head() == HEAD
+    assert store.revision() == HEAD
+
+
+def test_an_older_store_is_still_migrated(store: Store) -> None:
+    """A store behind HEAD goes through Alembic: the shortcut only skips an up-to-date one."""
+    config = migrations()
+    with store.engine.begin() as db:
+        config.attributes["connection"] = db
+        command.downgrade(config, "0001")
+    assert store.revision() == "0001"
+    store.upgrade()
+    assert store.revision() == HEAD
+    with store.engine.connect() as db:
+        assert sa.inspect(db).has_table("heartbeats")
 
 
 def test_sync_catalog_adds_updates_and_retires(store: Store) -> None:

@@ -7,12 +7,13 @@ spent budget is an observation with an outcome, so a run always completes.
 
 `PROBES` is the registry: an explicit dict from kind to the service whose
 probe checks it. The CLI builds one probe per service from the settings and
-hands the runner `{kind: probe}`.
+hands the runner `{kind: probe}` (a `ServiceProbes`, which builds each probe
+only when a source of its kind is due).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -74,3 +75,36 @@ class Probe(Protocol):
     def figures(self) -> Figures:
         """Requests made, points spent and limits seen since the probe was built."""
         ...
+
+
+class ServiceProbes(Mapping[Kind, Probe]):
+    """`{kind: probe}` whose probes are built the first time a source of their kind is due.
+
+    Building a probe means importing its client library (PyGithub, huggingface_hub:
+    half a second together) and making its client; a run with nothing due, or over
+    web pages alone, needs neither. `kinds` says which service checks each kind
+    (`PROBES`), `factories` how to build each service's probe.
+    """
+
+    def __init__(
+        self, kinds: Mapping[Kind, str], factories: Mapping[str, Callable[[], Probe]]
+    ) -> None:
+        self.kinds = {kind: service for kind, service in kinds.items() if service in factories}
+        self.factories = factories
+        self.built: dict[str, Probe] = {}
+
+    def __getitem__(self, kind: Kind) -> Probe:
+        service = self.kinds[kind]
+        probe = self.built.get(service)
+        if probe is None:
+            probe = self.built[service] = self.factories[service]()
+        return probe
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self.kinds
+
+    def __iter__(self) -> Iterator[Kind]:
+        return iter(self.kinds)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
