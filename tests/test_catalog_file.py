@@ -124,7 +124,9 @@ def test_index_lines_skips_multiline_arrays() -> None:
     )
     index = index_lines(text)
     assert index.entry_lines == (1, 8)
-    assert dict(index.entry_keys[0]) == {"url": 2, "seen": 3, "name": 7}
+    assert index.entry_keys(0) == {"url": 2, "seen": 3, "name": 7}
+    assert index.entry_keys(1) == {"url": 9}
+    assert index.entry(0, "name") == 7 and index.entry(1, "name") == 8
 
 
 def test_empty_catalog_is_valid(tmp_path: Path) -> None:

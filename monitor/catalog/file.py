@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,18 +74,39 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class LineIndex:
-    """Where things are in the file: the line of each `[[source]]` and of each key."""
+    """Where things are in the file: the line of each `[[source]]` and of each key.
+
+    An entry's key lines are found when asked (only a problem asks), by scanning that
+    entry's block of `text` again: holding every key line of 100,000 entries would cost
+    more memory than the entries themselves.
+    """
 
     entry_lines: tuple[int, ...] = ()
-    entry_keys: tuple[Mapping[str, int], ...] = ()
+    #: where each entry's `[[source]]` line starts in `text`
+    entry_offsets: tuple[int, ...] = ()
     table_keys: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    text: str = ""
 
     def entry(self, index: int, key: str | None = None) -> int | None:
         if index >= len(self.entry_lines):
             return None
-        if key is not None and key in self.entry_keys[index]:
-            return self.entry_keys[index][key]
+        if key is not None and self.text:
+            found = self.entry_keys(index).get(key)
+            if found is not None:
+                return found
         return self.entry_lines[index]
+
+    def entry_keys(self, index: int) -> dict[str, int]:
+        """The line of each key of entry `index`."""
+        keys: dict[str, int] = {}
+        start = self.entry_lines[index]
+        lines = _lines(self.text, self.entry_offsets[index])
+        for number, event, name in _scan(lines, start):
+            if number > start and event != "key":
+                break
+            if event == "key":
+                keys.setdefault(name, number)
+        return keys
 
     def table(self, table: str, key: str) -> int | None:
         keys = self.table_keys.get(table, {})
@@ -222,9 +243,9 @@ def parse_catalog(text: str, path: Path) -> Catalog:
         problems.extend(exc.problems)
     if problems:
         raise CatalogError(sorted(problems, key=lambda p: p.line or 0))
-    # Every entry's key lines served the messages above; the catalog keeps only what
-    # `line_of` reads (100,000 entries' key lines would be ~40 MB held for nothing).
-    return Catalog(path, tuple(entries), tables, LineIndex(lines.entry_lines, (), lines.table_keys))
+    # The entries' lines served the messages above; the catalog keeps only what `line_of`
+    # reads, not the text.
+    return Catalog(path, tuple(entries), tables, LineIndex((), (), lines.table_keys))
 
 
 def _parse_recovering(
@@ -403,18 +424,36 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def index_lines(text: str) -> LineIndex:
-    """Find the line of every `[[source]]`, table header and key, for messages.
+    """Find the line of every `[[source]]`, table header and table key, for messages."""
+    entry_lines: list[int] = []
+    entry_offsets: list[int] = []
+    table_keys: dict[str, dict[str, int]] = {}
+    current: dict[str, int] | None = None
+    offsets = _line_offsets(text)
+    for number, event, name in _scan(_lines(text), 1):
+        if event == "entry":
+            entry_lines.append(number)
+            entry_offsets.append(offsets(number))
+            current = None
+        elif event == "table":
+            current = table_keys.setdefault(name, {})
+            current[""] = number
+        elif current is not None:
+            current.setdefault(name, number)
+        elif not entry_lines:
+            table_keys.setdefault("", {}).setdefault(name, number)
+    return LineIndex(tuple(entry_lines), tuple(entry_offsets), table_keys, text)
+
+
+def _scan(lines: Iterator[str], first: int) -> Iterator[tuple[int, str, str]]:
+    """(line number, "entry" | "table" | "key", name) for the lines from line `first` on.
 
     A light scanner, not a parser: it skips the insides of multi-line arrays and
     strings, which is all the catalog's own layout needs.
     """
-    entry_lines: list[int] = []
-    entry_keys: list[dict[str, int]] = []
-    table_keys: dict[str, dict[str, int]] = {}
-    current: dict[str, int] | None = None
     depth = 0
     in_multiline = False
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(lines, start=first):
         if in_multiline:
             in_multiline = line.count('"""') % 2 == 0 and line.count("'''") % 2 == 0
             continue
@@ -423,17 +462,13 @@ def index_lines(text: str) -> LineIndex:
             if header and not _KEY.match(line):
                 name = header[1].strip().strip("\"'")
                 if line.lstrip().startswith("[[") and name == "source":
-                    entry_lines.append(number)
-                    current = {}
-                    entry_keys.append(current)
+                    yield number, "entry", name
                 else:
-                    current = table_keys.setdefault(name, {})
-                    current[""] = number
+                    yield number, "table", name
                 continue
             key = _KEY.match(line)
             if key:
-                target = current if current is not None else table_keys.setdefault("", {})
-                target.setdefault(key[1].strip("\"'"), number)
+                yield number, "key", key[1].strip("\"'")
         if line.count('"""') % 2 or line.count("'''") % 2:
             in_multiline = True
             continue
@@ -441,7 +476,32 @@ def index_lines(text: str) -> LineIndex:
         depth = max(
             0, depth + code.count("[") + code.count("{") - code.count("]") - code.count("}")
         )
-    return LineIndex(tuple(entry_lines), tuple(entry_keys), table_keys)
+
+
+def _lines(text: str, start: int = 0) -> Iterator[str]:
+    """The lines of `text` from offset `start`, one at a time (not a list of them all)."""
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _line_offsets(text: str) -> Callable[[int], int]:
+    """A function from a line number, asked in increasing order, to where that line starts."""
+    state = [1, 0]  # the line number and offset reached so far
+
+    def offset(number: int) -> int:
+        line, at = state
+        while line < number:
+            at = text.index("\n", at) + 1
+            line += 1
+        state[:] = [line, at]
+        return at
+
+    return offset
 
 
 def _top_line(text: str, key: str) -> int | None:
