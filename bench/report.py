@@ -3,15 +3,17 @@
     python bench/report.py [--scale bench/results/scale.json]
                            [--peers bench/results/peers.json] [--out BENCHMARKS.md]
 
-Writes only what the JSON files say: every figure in BENCHMARKS.md comes from a
-run of `bench/run`, and the page names the machine, the commit and the commands
-that produced it. A target is PASS or FAIL as the benchmark judged it.
+Writes what the JSON files say: every table and target in BENCHMARKS.md comes
+from a run of `bench/run`, and the page names the machine, the commit and the
+commands that produced it. A target is PASS or FAIL as the benchmark judged it.
+`bench/analysis.md`, a hand-written reading of the misses, is appended as is.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +140,9 @@ def peers_section(peers: dict[str, Any]) -> list[str]:
     ]
     for result in peers["results"]:
         s = result["summary"]
+        changed = "" if result["changed"].startswith("nothing") else f": {result['changed']}"
         lines.append(
-            f"| {result['tool']} | {result['config']}: {result['changed']} "
+            f"| {result['tool']} | {result['config']}{changed} "
             f"| {s['wall_median']:.2f} ({s['wall_min']:.2f}–{s['wall_max']:.2f}) "
             f"| {s['ratio_to_monitor']:.2f} | {s['false_dead']} | {s['missed_dead']} "
             f"| {s['max_per_host']} | {s['requests_median']:,.0f} | {s['cpu_seconds_median']:.1f} "
@@ -162,16 +165,17 @@ def peers_section(peers: dict[str, Any]) -> list[str]:
     lines += ["Commands, exactly as run ($WORK is the throwaway directory):", ""]
     for result in peers["results"]:
         env = " ".join(f"{k}={v}" for k, v in result["environment"].items())
+        # The peers' throwaway install, wherever it was: bench/.peers/ by default.
+        command = re.sub(r"\S*/bench/\.peers/", "bench/.peers/", result["command"])
         lines.append(
-            f"- {result['tool']} ({result['config']}): `{env + ' ' if env else ''}"
-            f"{result['command']}`"
+            f"- {result['tool']} ({result['config']}): `{env + ' ' if env else ''}{command}`"
         )
     versions = ", ".join(f"{k} {v}" for k, v in peers["versions"].items())
     lines += ["", f"Versions: {versions}.", ""]
     return lines
 
 
-def render(scale: dict[str, Any] | None, peers: dict[str, Any] | None) -> str:
+def render(scale: dict[str, Any] | None, peers: dict[str, Any] | None, analysis: str = "") -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -233,6 +237,8 @@ def render(scale: dict[str, Any] | None, peers: dict[str, Any] | None) -> str:
         lines += scale_section(scale)
     if peers:
         lines += peers_section(peers)
+    if analysis.strip():
+        lines += [analysis.strip(), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -241,12 +247,19 @@ def main() -> None:
     parser.add_argument("--scale", type=Path, default=ROOT / "bench/results/scale.json")
     parser.add_argument("--peers", type=Path, default=ROOT / "bench/results/peers.json")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--analysis",
+        type=Path,
+        default=ROOT / "bench/analysis.md",
+        help="hand-written reading of the results, appended as it is",
+    )
     args = parser.parse_args()
     scale = json.loads(args.scale.read_text()) if args.scale.exists() else None
     peers = json.loads(args.peers.read_text()) if args.peers.exists() else None
     if scale is None and peers is None:
         parser.error(f"neither {args.scale} nor {args.peers} exists: run bench/run first")
-    args.out.write_text(render(scale, peers), encoding="utf-8")
+    analysis = args.analysis.read_text() if args.analysis.exists() else ""
+    args.out.write_text(render(scale, peers, analysis), encoding="utf-8")
     print(f"wrote {args.out}")
 
 
