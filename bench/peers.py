@@ -80,11 +80,9 @@ summary.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -101,6 +99,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from common import clean_environment, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 LINKCHECKER = "LinkChecker==10.6.0"
@@ -569,29 +569,6 @@ def target(results: list[dict[str, Any]]) -> tuple[bool, str]:
     return ok, line
 
 
-def machine() -> dict[str, Any]:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)
-    memory = ""
-    with contextlib.suppress(OSError, IndexError):
-        memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
-    return {
-        "cores": os.cpu_count(),
-        "cpu_model": model,
-        "memory": memory,
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "node": node.stdout.strip(),
-    }
-
-
 def commit() -> str:
     done = subprocess.run(
         ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
@@ -600,16 +577,6 @@ def commit() -> str:
         check=False,
     )
     return done.stdout.strip() or "?"
-
-
-def clean_environment() -> dict[str, str]:
-    """This environment without proxies, tokens or monitor settings."""
-    dropped = ("GITHUB_TOKEN", "HF_TOKEN", "GH_TOKEN")
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MONITOR_") and not k.lower().endswith("_proxy") and k not in dropped
-    } | {"NO_COLOR": "1", "FORCE_COLOR": "0"}
 
 
 def readable(text: str, work: Path) -> str:

@@ -194,7 +194,7 @@ def render(scale: dict[str, Any] | None, peers: dict[str, Any] | None, analysis:
     ]
     machine = (scale or peers or {}).get("machine", {})
     if machine:
-        cpu = machine.get("cpu") or machine.get("cpu_model")
+        cpu = machine.get("cpu")
         ram = machine.get("ram_gb")
         lines += [
             "Machine: "

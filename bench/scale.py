@@ -39,7 +39,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import re
 import signal
 import sqlite3
@@ -57,6 +56,7 @@ from typing import Any
 
 # bench/ is the script's directory, so its sibling module imports as is.
 from catalogs import Spec, generate, mix, write_catalog
+from common import clean_environment, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 21, 6, tzinfo=UTC)
@@ -107,7 +107,7 @@ class EmulatorProcess:
             stderr=subprocess.STDOUT,
             text=True,
             cwd=ROOT,
-            env=_clean_environment(),
+            env=clean_environment(),
         )
         self.environment: dict[str, str] = {}
         self.control = ""
@@ -205,16 +205,6 @@ def last_run_figures(database: Path) -> dict[str, Any]:
     return dict(json.loads(row[0])) if row else {}
 
 
-def _clean_environment() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MONITOR_", "GITHUB_", "HF_")) and k != "PYTHONPATH"
-    }
-    env["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    return env
-
-
 class Poller:
     """Runs `monitor check` against one emulator and one store, and reads what it cost."""
 
@@ -224,7 +214,7 @@ class Poller:
         self.emulator = emulator
         self.work = work
         self.database = work / "monitor.db"
-        self.env = _clean_environment() | emulator.environment
+        self.env = clean_environment() | emulator.environment
         self.env |= {
             "MONITOR_CATALOG": str(catalog),
             "MONITOR_DATABASE_URL": f"sqlite:///{self.database}",
@@ -274,7 +264,7 @@ def measure_size(
     write_catalog(github_specs, github_catalog)
     validated = run_child(
         [sys.executable, "-m", "monitor", "catalog", "check", str(catalog)],
-        _clean_environment(),
+        clean_environment(),
         scratch,
     )
     if validated.exit_code != 0:
@@ -542,26 +532,6 @@ def token_poll_of_10k_repos(latency_ms: float, scratch: Path) -> dict[str, Any]:
 
 
 # --- output -------------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    ram = None
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        found = re.search(r"model name\s*:\s*(.+)", text)
-        cpu = found[1].strip() if found else cpu
-        memory = re.search(r"MemTotal:\s*(\d+) kB", Path("/proc/meminfo").read_text())
-        ram = round(int(memory[1]) / 1024 / 1024, 1) if memory else None
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gb": ram,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def table(sizes: dict[int, dict[str, Any]]) -> str:

@@ -49,6 +49,7 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 3
 
 T = TypeVar("T")
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 def _secrets() -> list[str]:
@@ -131,6 +132,19 @@ def run() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
+
+
+def _catalog_option(
+    what: str = "The catalog.", *, dest: str = "catalog_file"
+) -> Callable[[FC], FC]:
+    """The `--catalog` option of the commands that read the catalog."""
+    return click.option(
+        "--catalog",
+        dest,
+        type=click.Path(path_type=Path),
+        default=None,
+        help=f"{what} [default: MONITOR_CATALOG or sources.toml]",
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -265,13 +279,7 @@ def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
 
 @catalog.command("fix")
 @click.argument("documents", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option()
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
 def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run: bool) -> None:
     """Replace every renamed or permanently redirected URL with its new location.
@@ -347,13 +355,7 @@ def _fix(catalog_file: Path, documents: Sequence[Path], settings: Settings, dry_
 
 @catalog.command("check")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--catalog",
-    "catalog_option",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog to check (same as PATH). [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option("The catalog to check (same as PATH).", dest="catalog_option")
 def catalog_check(path: Path | None, catalog_option: Path | None) -> None:
     """Validate the catalog and the settings; report every problem with its line.
 
@@ -546,13 +548,7 @@ def build_probes(settings: Settings) -> ServiceProbes:
 
 
 @main.command()
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option()
 @click.option(
     "--now",
     default=None,
@@ -653,13 +649,7 @@ def open_store(url: str) -> Store:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option()
 @click.option(
     "--heartbeat",
     is_flag=True,
@@ -833,13 +823,7 @@ def _status(settings: Settings, as_json: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog, read again before every check. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option("The catalog, read again before every check.")
 def daemon(catalog_file: Path | None) -> None:
     """Run checks and the weekly digest on their schedules until SIGTERM or SIGINT.
 
@@ -933,13 +917,7 @@ def _daemon(path: Path, catalog_file: Path | None, settings: Settings) -> None:
     default=None,
     help="The clock, ISO 8601 with an offset; decides the default week. Same as MONITOR_NOW.",
 )
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option()
 def digest(week: str | None, now: str | None, catalog_file: Path | None) -> None:
     """Write the weekly digest: reports/weekly/YYYY-Www.md, .json and a star chart (.svg).
 
@@ -982,13 +960,7 @@ def alerts() -> None:
 
 
 @alerts.command("test")
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog (for its [alerts] table). [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option("The catalog (for its [alerts] table).")
 def alerts_test(catalog_file: Path | None) -> None:
     """Send a test message to every configured alert URL and say which ones got it.
 
@@ -1031,13 +1003,7 @@ def _alerts_test(settings: Settings) -> bool:
     help="Where to write the demo's store and reports: a new or empty directory, or an "
     "earlier demo's. [default: a new temporary directory]",
 )
-@click.option(
-    "--catalog",
-    "catalog_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The catalog the world is seeded from. [default: MONITOR_CATALOG or sources.toml]",
-)
+@_catalog_option("The catalog the world is seeded from.")
 @click.option(
     "--now",
     default=None,

@@ -140,7 +140,7 @@ def _poll(
     and hosts are remembered by one flag each, not by their answers.
     """
     run_id = result.run_id
-    due = store.due_sources(now, interval)
+    due = store.due(now, interval)
     supported = [(i, s) for i, s in due if s.kind in probes]
     result.unsupported = len(due) - len(supported)
     total = len(supported)

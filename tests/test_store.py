@@ -155,7 +155,7 @@ def test_due_order_and_interval(store: Store) -> None:
         ],
     )
     due = store.due(NOW, timedelta(hours=1))
-    assert [s.url[-2:] for s in due] == ["r3", "r1", "r0"]
+    assert [s.url[-2:] for _, s in due] == ["r3", "r1", "r0"]
 
 
 def test_record_round_trip(store: Store) -> None:

@@ -39,31 +39,22 @@ from monitor.model import Facts, Kind, Observation, Outcome, Source
 from monitor.probes import Figures
 
 TYPES = {Kind.HF_MODEL: "model", Kind.HF_DATASET: "dataset", Kind.HF_SPACE: "space"}
+#: what a model's or a dataset's answer must carry (a space has no downloads or gating)
+_REPO_EXPAND = [
+    "likes",
+    "downloads",
+    "lastModified",
+    "sha",
+    "gated",
+    "disabled",
+    "private",
+    "cardData",
+    "tags",
+    "author",
+]
 EXPAND = {
-    "model": [
-        "likes",
-        "downloads",
-        "lastModified",
-        "sha",
-        "gated",
-        "disabled",
-        "private",
-        "cardData",
-        "tags",
-        "author",
-    ],
-    "dataset": [
-        "likes",
-        "downloads",
-        "lastModified",
-        "sha",
-        "gated",
-        "disabled",
-        "private",
-        "cardData",
-        "tags",
-        "author",
-    ],
+    "model": _REPO_EXPAND,
+    "dataset": _REPO_EXPAND,
     "space": ["likes", "lastModified", "sha", "disabled", "private", "cardData", "tags", "author"],
 }
 

@@ -231,26 +231,13 @@ class Store:
             for chunk in _chunks(stale, 500):
                 db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
 
-    def due(self, now: datetime, interval: timedelta) -> list[StoredSource]:
-        """Active sources not checked within `interval`, most overdue (never checked) first."""
-        cutoff = now - interval
-        query = (
-            sa.select(SOURCES)
-            .where(SOURCES.c.active.is_(True))
-            .where(sa.or_(SOURCES.c.last_checked_at.is_(None), SOURCES.c.last_checked_at <= cutoff))
-            .order_by(
-                SOURCES.c.last_checked_at.is_not(None), SOURCES.c.last_checked_at, SOURCES.c.id
-            )
-        )
-        with self.engine.connect() as db:
-            return [_stored(row) for row in db.execute(query)]
+    def due(self, now: datetime, interval: timedelta) -> list[tuple[int, Source]]:
+        """Active sources not checked within `interval`, most overdue (never checked) first,
+        as the probes need them: (id, source) with the last facts and validators.
 
-    def due_sources(self, now: datetime, interval: timedelta) -> list[tuple[int, Source]]:
-        """`due` as the probes need it: (id, source) with the last facts and validators.
-
-        Lighter than `due` (no state beyond the facts is kept), so that a run over a large
-        catalog holds one small object per source while it waits for the answers; the
-        full state of each is read back (`stored`) when its answer is judged."""
+        No state beyond the facts is kept, so that a run over a large catalog holds one
+        small object per source while it waits for the answers; the full state of each is
+        read back (`stored`) when its answer is judged."""
         cutoff = now - interval
         query = (
             sa.select(
