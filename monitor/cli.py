@@ -573,7 +573,12 @@ def check(catalog_file: Path | None, now: str | None) -> None:
         lambda: load_configuration(os.environ, catalog=catalog_file, now=now)
     )
     result = _guarded(lambda: _check(catalog_loaded.entries, settings))
-    verdict = f"{len(result.new_alerts)} new alert(s)" if result.new_alerts else "no new alerts"
+    verdict = f"{len(result.alerts)} new alert(s)" if result.alerts else "no new alerts"
+    if result.adopted_alerts:
+        verdict += (
+            f" ({len(result.adopted_alerts)} stored by an earlier run that was stopped "
+            "before it could report them)"
+        )
     click.echo(
         f"Checked {result.checked} source(s); {result.deferred} deferred to the next run"
         f"{'; DEGRADED: most hosts unreachable' if result.degraded else ''}. "
@@ -586,7 +591,7 @@ def check(catalog_file: Path | None, now: str | None) -> None:
             click.echo(redact(line), err=not line.startswith("Alerts sent"))
     for path in result.reports:
         click.echo(f"Report: {path}")
-    sys.exit(EXIT_ALERTS if result.new_alerts else EXIT_OK)
+    sys.exit(EXIT_ALERTS if result.alerts else EXIT_OK)
 
 
 def _check(
@@ -622,6 +627,7 @@ def _check(
                     interval=timedelta(minutes=settings.policy.recheck_after_minutes),
                     channels=channels,
                     stop=stop,
+                    deadline=float(settings.probes.service_deadline_seconds),
                 )
     finally:
         if owned:
@@ -678,8 +684,14 @@ def status(as_json: bool, catalog_file: Path | None, heartbeat: bool, max_age: i
     _guarded(lambda: _status(settings, as_json))
 
 
+#: How long after the services' deadline a check may still be storing and reporting.
+CHECK_GRACE_SECONDS = 300
+
+
 def _heartbeat(settings: Settings, max_age: int) -> bool:
     from datetime import UTC, datetime
+
+    from monitor.scheduler import RUNNING
 
     store = open_store(settings.database_url)
     try:
@@ -691,6 +703,14 @@ def _heartbeat(settings: Settings, max_age: int) -> bool:
     if beat is None or beat.stopped_at is not None:
         return False
     fresh = (now - beat.beat_at).total_seconds() <= max_age
+    if beat.last_status == RUNNING and beat.last_run_at is not None:
+        # Every service is let go at its deadline; storing, reports and alerts get a
+        # grace period after it. A check still running past both is stuck.
+        limit = settings.probes.service_deadline_seconds + CHECK_GRACE_SECONDS
+        running = (now - beat.last_run_at).total_seconds()
+        if running > limit:
+            click.echo(f"The check has been running for {running:.0f} s, past its {limit} s limit.")
+            return False
     return fresh and beat.last_status not in ("failed", "invalid")
 
 
@@ -871,7 +891,7 @@ def _daemon(path: Path, catalog_file: Path | None, settings: Settings) -> None:
                     "checked": result.checked,
                     "deferred": result.deferred,
                     "events": result.events,
-                    "alerts": len(result.new_alerts),
+                    "alerts": len(result.alerts),
                 }
                 if result.delivery is not None:
                     figures["alerts_sent"] = result.delivery.sent

@@ -187,6 +187,7 @@ def week_digest(store: Store, week: Week) -> WeekDigest:
         versions=in_order(_collapsed(of(EventType.NEW_VERSION))),
         stale=in_order(of(EventType.STALE)),
         recovered=in_order(of(EventType.RECOVERED)),
+        unverifiable=in_order(of(EventType.UNVERIFIABLE)),
         runs=[
             WeekRun(r.id, r.at, r.status, r.degraded, int(r.figures.get("sources_checked", 0)))
             for r in runs

@@ -37,13 +37,16 @@ class Outcome(StrEnum):
     NOT_MODIFIED = "not_modified"  # a conditional request answered 304: as last time
     NOT_FOUND = "not_found"  # a definitive "no such thing" (404, 410, NOT_FOUND, RepoNotFound)
     BLOCKED = "blocked"  # access blocked or disabled by the service (451, 403 block)
-    TRANSIENT = "transient"  # timeouts, resets, 5xx, 429: ask again later
+    TRANSIENT = "transient"  # timeouts, resets, 5xx, unreadable answers: ask again later
+    #: the page answered only to turn a robot away (a bot wall, LinkedIn's 999, 429): it may
+    #: well work for people; monitor cannot tell from here
+    REFUSED = "refused"
     NETWORK = "network"  # could not reach the host at all (DNS, connection refused)
     DEFERRED = "deferred"  # not asked: a rate limit ran out first; due again next run
 
 
 #: Outcomes that say nothing about the resource, only about the way to it.
-INCONCLUSIVE = frozenset({Outcome.TRANSIENT, Outcome.NETWORK, Outcome.DEFERRED})
+INCONCLUSIVE = frozenset({Outcome.TRANSIENT, Outcome.NETWORK, Outcome.REFUSED, Outcome.DEFERRED})
 
 
 class Health(StrEnum):
@@ -56,6 +59,7 @@ class Health(StrEnum):
     DEAD = "dead"  # a link or path confirmed dead (policy: 3 checks over 48 h)
     BLOCKED = "blocked"
     UNREACHABLE = "unreachable"  # only transient failures, for 7 days
+    UNVERIFIABLE = "unverifiable"  # only refusals aimed at robots, for 3 days: never alerted
 
 
 class EventType(StrEnum):
@@ -77,6 +81,7 @@ class EventType(StrEnum):
     RECOVERED = "recovered"
     STALE = "stale"
     NEW_VERSION = "new_version"
+    UNVERIFIABLE = "unverifiable"
 
 
 #: Events a maintainer is told about at once (the contract's "alert" column).
@@ -92,6 +97,10 @@ ALERTS = frozenset(
         EventType.RECOVERED,
     }
 )
+
+
+#: How the detail of a `deleted` or `dead` event starts when the link never worked.
+NEVER_WORKED = "never worked since it was added: check the list for a typo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +202,10 @@ class SourceState:
     #: consecutive definitive failures, and when the streak began
     failures: int = 0
     failing_since: datetime | None = None
-    #: when the current run of inconclusive answers began
+    #: when the current run of transient failures began (refusals neither start nor end it)
     transient_since: datetime | None = None
+    #: when the current run of refusals aimed at robots began (any other answer ends it)
+    refused_since: datetime | None = None
     last_checked_at: datetime | None = None
     last_ok_at: datetime | None = None
     last_outcome: Outcome | None = None
@@ -226,7 +237,13 @@ class SourceState:
             value = data[item.name]
             if item.name == "facts":
                 value = Facts.from_json(value)
-            elif item.name in ("failing_since", "transient_since", "last_checked_at", "last_ok_at"):
+            elif item.name in (
+                "failing_since",
+                "transient_since",
+                "refused_since",
+                "last_checked_at",
+                "last_ok_at",
+            ):
                 value = datetime.fromisoformat(value)
             elif item.name == "health":
                 value = Health(value)
@@ -254,3 +271,9 @@ class Event:
     @property
     def alert(self) -> bool:
         return self.event in ALERTS
+
+    @property
+    def never_worked(self) -> bool:
+        """A `deleted` or `dead` for a link that failed at every check since it was added:
+        more likely a typo in the list than something that died."""
+        return bool(self.detail and self.detail.startswith(NEVER_WORKED))

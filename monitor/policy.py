@@ -8,9 +8,15 @@ A pure function, so every rule of the contract is a row in
   not-found answers spanning `deleted_min_hours`; `dead` (web links, paths,
   issues) needs `dead_after_checks` definitive failures spanning
   `dead_min_hours`; until then the source is `suspect`, shown but not alerted;
-- transient failures (timeouts, resets, 5xx, 429, bot walls) never make a
+- transient failures (timeouts, resets, 5xx, unreadable answers) never make a
   source dead, only `unreachable` once they have lasted `unreachable_after_days`,
   and they neither advance nor break a streak of definitive failures;
+- refusals aimed at robots (bot walls, 999, 429 on a web page) never make a
+  source dead or unreachable: after `unverifiable_after_days` of nothing else
+  it is `unverifiable`, which is reported but never alerted, and any other
+  answer ends it (an ok one without `recovered`, since nothing was alerted);
+- a `deleted` or `dead` for a source that failed at every check since it was
+  added says so ("never worked since it was added"): a typo, more likely;
 - in a degraded run (most hosts unreachable: the machine is offline) no
   failure counter moves at all;
 - a source that was deleted, dead, blocked or unreachable and answers again is
@@ -26,6 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.model import (
+    NEVER_WORKED,
     Event,
     EventType,
     Facts,
@@ -76,7 +83,7 @@ def assess(
     conclusive = outcome in (Outcome.OK, Outcome.NOT_MODIFIED, Outcome.BLOCKED) or (
         outcome is Outcome.NOT_FOUND and not degraded
     )
-    if prior.health is Health.UNKNOWN and conclusive:
+    if conclusive and _never_answered(prior):
         event(EventType.ADDED)
     checked = replace(
         prior,
@@ -115,6 +122,7 @@ def assess(
             failures=0,
             failing_since=None,
             transient_since=None,
+            refused_since=None,
             last_ok_at=now,
             stale=stale,
             redirected_to=redirected_to,
@@ -131,6 +139,7 @@ def assess(
             failures=0,
             failing_since=None,
             transient_since=None,
+            refused_since=None,
         ), events
 
     if outcome is Outcome.NOT_FOUND:
@@ -146,22 +155,41 @@ def assess(
         if health not in (Health.DELETED, Health.DEAD):
             if failures >= need and now - since >= timedelta(hours=hours):
                 health = Health.DEAD if link else Health.DELETED
+                failing = _failing(since, observation)
                 event(
                     EventType.DEAD if link else EventType.DELETED,
                     old=prior.facts.name if prior.facts and prior.facts.name else None,
-                    detail=_failing(since, observation),
+                    detail=f"{NEVER_WORKED}; {failing}" if _never_worked(prior) else failing,
                 )
             else:
                 health = Health.SUSPECT
         return replace(
-            checked, health=health, failures=failures, failing_since=since, transient_since=None
+            checked,
+            health=health,
+            failures=failures,
+            failing_since=since,
+            transient_since=None,
+            refused_since=None,
         ), events
 
-    # TRANSIENT or NETWORK: nothing learnt about the resource itself.
+    # TRANSIENT, NETWORK or REFUSED: nothing learnt about the resource itself.
     if degraded:
         return checked, events
-    since = prior.transient_since or now
     health = prior.health
+    if outcome is Outcome.REFUSED:
+        # Turned away as a robot: it may work for people. Such answers never count
+        # towards `unreachable` (nor do they end a streak of other failures).
+        refused = prior.refused_since or now
+        if now - refused >= timedelta(days=policy.unverifiable_after_days) and health in (
+            Health.UNKNOWN,
+            Health.OK,
+            Health.SUSPECT,
+            Health.UNREACHABLE,
+        ):
+            health = Health.UNVERIFIABLE
+            event(EventType.UNVERIFIABLE, detail=_refused(refused, observation))
+        return replace(checked, health=health, refused_since=refused), events
+    since = prior.transient_since or now
     if now - since >= timedelta(days=policy.unreachable_after_days) and health not in (
         Health.UNREACHABLE,
         Health.DELETED,
@@ -170,7 +198,27 @@ def assess(
     ):
         health = Health.UNREACHABLE
         event(EventType.UNREACHABLE, detail=_failing(since, observation))
-    return replace(checked, health=health, transient_since=since), events
+    return replace(checked, health=health, transient_since=since, refused_since=None), events
+
+
+def _never_answered(prior: SourceState) -> bool:
+    """No conclusive answer yet: only silence, transient failures or refusals so far."""
+    return (
+        prior.health in (Health.UNKNOWN, Health.UNREACHABLE, Health.UNVERIFIABLE)
+        and prior.last_ok_at is None
+        and prior.facts is None
+        and prior.failures == 0
+    )
+
+
+def _never_worked(prior: SourceState) -> bool:
+    """Every check since the source was added failed: it has never once answered."""
+    return prior.last_ok_at is None and prior.facts is None
+
+
+def _refused(since: datetime, observation: Observation) -> str:
+    last = last_answer(observation.http_status, observation.error, observation.outcome)
+    return f"answering robots only with refusals since {since.isoformat()}; last: {last}"
 
 
 def _failing(since: datetime, observation: Observation) -> str:

@@ -20,9 +20,11 @@ what it is owed, this run's alerts and any an earlier run failed to deliver.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +59,18 @@ class RunResult:
     #: stopped on request before every due source was checked
     interrupted: bool = False
     new_alerts: list[Event] = field(default_factory=list)
+    #: alerts an earlier run stored but never reported (it was killed first): this run's now
+    adopted_alerts: list[Event] = field(default_factory=list)
     events: int = 0
     figures: dict[str, Any] = field(default_factory=dict)
     reports: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     delivery: Delivery | None = None
+
+    @property
+    def alerts(self) -> list[Event]:
+        """Every alert this run reports: its own and the ones it adopted."""
+        return [*self.adopted_alerts, *self.new_alerts]
 
     @property
     def status(self) -> str:
@@ -83,9 +92,14 @@ def run_check(
     interval: timedelta = timedelta(hours=1),
     channels: Sequence[Channel] = (),
     stop: threading.Event | None = None,
+    deadline: float = 600.0,
 ) -> RunResult:
     """Check every due source once, store what was learnt, write the day's reports and
-    send the alerts owed to each channel."""
+    send the alerts owed to each channel.
+
+    `deadline` is each service's: what it has not answered that many seconds into the
+    run is deferred to the next run. Alerts stored by an earlier run that never got to
+    report them (killed, interrupted) are this run's to report (`adopted_alerts`)."""
     started = time.monotonic()
     stop = stop or threading.Event()
     store.sync_catalog(entries, now)
@@ -93,10 +107,14 @@ def run_check(
     register(store, channels, now)
     run_id = store.start_run(now)
     result = RunResult(run_id)
+    adopted_runs, adopted = store.unreported_alerts(run_id)
+    result.adopted_alerts = [stored.event for stored in adopted]
     outcomes: Counter[str] = Counter()
     used: list[Probe] = []
     try:
-        _poll(store, probes, now, interval, policy, result, outcomes, progress, stop, used)
+        _poll(
+            store, probes, now, interval, policy, result, outcomes, progress, stop, used, deadline
+        )
     except BaseException:
         store.finish_run(
             run_id,
@@ -113,10 +131,51 @@ def run_check(
         figures=result.figures,
     )
     result.reports = write_day_reports(store, now.date(), reports_dir)
-    if channels and not result.interrupted:
+    if result.interrupted:
+        return result  # its alerts are the next run's to report
+    if channels:
         report = result.reports[0] if result.reports else None
         result.delivery = deliver(store, channels, now, report=report)
+    store.mark_alerts_reported([*adopted_runs, run_id], by=run_id)
     return result
+
+
+#: Outcomes judged at the end of the run, when whether it was degraded is known.
+HELD = frozenset({Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK, Outcome.REFUSED})
+
+#: What a probe's thread sends: (its index, an observation, an exception, or None when done).
+_Message = tuple[int, "Observation | BaseException | None"]
+
+
+@dataclass
+class _Service:
+    """One probe's thread during a run, as the run sees it."""
+
+    probe: Probe
+    #: sources given to the probe and not answered yet
+    pending: int
+    #: `time.monotonic()` after which the service is let go
+    deadline: float
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    running: bool = True
+
+    def let_go(self, why: str, result: RunResult) -> None:
+        """Stop waiting for this service: what it did not answer is deferred."""
+        self.running = False
+        self.cancel.set()
+        result.deferred += self.pending
+        result.errors.append(why)
+
+
+def _where(error: BaseException) -> str:
+    """An exception in one line, with the innermost frame of monitor's own code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/monitor/" in f.filename]
+    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+    if frames:
+        frame = frames[-1]
+        text += f" at {Path(frame.filename).name}:{frame.lineno}"
+    return text
 
 
 def _poll(
@@ -130,10 +189,17 @@ def _poll(
     progress: Progress | None,
     stop: threading.Event,
     used: list[Probe],
+    deadline: float,
 ) -> None:
     """The run proper: probes in their threads, judged and stored here as answers arrive.
 
     `used` receives the probes that had sources to check (the run's figures are theirs).
+
+    A service that has not answered everything `deadline` seconds into the run is let go:
+    its thread is told to stop, what it did not answer is deferred to the next run, and
+    anything it still says is ignored. A probe that raises (a bug: remote failures are
+    observations) loses only its own unanswered sources, deferred the same way; the other
+    services' answers are kept and the run completes.
 
     Memory stays close to one small `Source` per due source: the probes get those, each
     batch of answers reads its sources' full stored state back only when it is judged,
@@ -152,42 +218,62 @@ def _poll(
     del due, supported
     used.extend(probe for probe, _ in groups.values())
 
-    answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
-    threads = [
-        threading.Thread(
-            target=_drive,
-            args=(probe, sources, now, answers),
-            name=f"probe-{probe.service}",
-            daemon=True,
-        )
+    answers: queue.Queue[_Message] = queue.Queue()
+    services = [
+        _Service(probe, len(sources), time.monotonic() + deadline)
         for probe, sources in groups.values()
     ]
+    for index, (service, (_, sources)) in enumerate(
+        zip(services, groups.values(), strict=True)
+    ):
+        service.thread = threading.Thread(
+            target=_drive,
+            args=(index, service.probe, sources, now, answers, service.cancel),
+            name=f"probe-{service.probe.service}",
+            daemon=True,
+        )
     groups.clear()
-    for thread in threads:
-        thread.start()
+    for service in services:
+        assert service.thread is not None
+        service.thread.start()
 
     # Answers wait here until a batch is judged: each needs its source's stored state,
     # read back for the whole batch at once.
     answered: list[tuple[int, Observation]] = []
     held: list[tuple[int, Observation]] = []
     hosts = Hosts()
-    finished = done = 0
+    done = 0
     last_flush = time.monotonic()
-    failure: BaseException | None = None
-    while finished < len(threads):
+    while any(service.running for service in services):
+        if stop.is_set():
+            result.interrupted = True
+            break
+        for service in services:
+            if service.running and time.monotonic() > service.deadline:
+                service.let_go(
+                    f"{service.probe.service}: {service.pending} source(s) not answered within "
+                    f"the {deadline:g} s service deadline; deferred to the next run",
+                    result,
+                )
         try:
-            item = answers.get(timeout=0.2)
+            index, item = answers.get(timeout=0.2)
         except queue.Empty:
-            if stop.is_set():
-                result.interrupted = True
-                break
             continue
+        service = services[index]
+        if not service.running:
+            continue  # a service let go: whatever it still says is not this run's
         if item is None:
-            finished += 1
+            service.running = False
             continue
         if isinstance(item, BaseException):
-            failure = failure or item
+            service.let_go(
+                f"{service.probe.service}: the probe failed ({_where(item)}); "
+                f"{service.pending} source(s) deferred to the next run. This is a bug in "
+                "monitor: please report it",
+                result,
+            )
             continue
+        service.pending -= 1
         done += 1
         if progress is not None:
             progress(done, total)
@@ -200,15 +286,15 @@ def _poll(
             continue
         if item.host:
             hosts.add(item)
-        if item.outcome in (Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK):
+        if item.outcome in HELD:
             held.append((source_id, item))
             continue
         answered.append((source_id, item))
         if len(answered) >= BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
             _store(store, run_id, answered, policy, result, degraded=False)
             answered, last_flush = [], time.monotonic()
-    if failure is not None:
-        raise failure
+    for service in services:
+        service.cancel.set()  # let stragglers go quietly
     if stop.is_set():
         # Failures are judged against the whole run, which did not happen: they are
         # dropped, and those sources are simply due again next run.
@@ -265,18 +351,31 @@ def _network_level(observation: Observation) -> bool:
 
 
 def _drive(
+    index: int,
     probe: Probe,
     sources: list[Source],
     now: datetime,
-    answers: queue.Queue[Observation | BaseException | None],
+    answers: queue.Queue[_Message],
+    cancel: threading.Event,
 ) -> None:
+    """A probe's thread: its observations go to the run, until it is done or let go.
+
+    Let go, it closes the probe's generator at the next answer, so the probe makes no
+    further request (a call already stalled in a client library ends at its timeout)."""
+    observations = probe.observe(sources, now)
     try:
-        for observation in probe.observe(sources, now):
-            answers.put(observation)
-    except BaseException as exc:  # handed to the main thread, which fails the run with it
-        answers.put(exc)
+        for observation in observations:
+            if cancel.is_set():
+                break
+            answers.put((index, observation))
+    except BaseException as exc:  # handed to the run, which defers what this probe had left
+        answers.put((index, exc))
     finally:
-        answers.put(None)
+        close = getattr(observations, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+        answers.put((index, None))
 
 
 def _judge(

@@ -39,6 +39,8 @@ DigestJob = Callable[[datetime], JobResult]
 Log = Callable[[str], None]
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The heartbeat's `last_status` while a check is under way (`last_run_at` is its start).
+RUNNING = "running"
 
 
 def utc_now() -> datetime:
@@ -258,6 +260,10 @@ class Daemon:
         if self._stop.is_set():
             return
         started = self.clock()
+        # Said at once, so a check that overruns its deadline shows in the heartbeat.
+        with self._beat_lock:
+            self._heartbeat = replace(self._heartbeat, last_run_at=started, last_status=RUNNING)
+        self._beat()
         try:
             status, figures = self.check(self._stop)
         except Exception as exc:  # a failed run must not end the daemon: log it, go on

@@ -61,6 +61,8 @@ class Policy:
     dead_after_checks: int = 3
     dead_min_hours: int = 48
     unreachable_after_days: int = 7
+    #: a web link answering robots only with refusals (bot walls, 999, 429) this long
+    unverifiable_after_days: int = 3
     stale_after_days: int = 365
     #: A run in which more than this share of hosts fail at the network level is degraded.
     degraded_host_share: float = 0.5
@@ -79,6 +81,16 @@ class Probes:
     """How hard each probe may press its service. `[probes]` overrides these."""
 
     github_batch_size: int = 100
+    #: what a service has not answered this long into a run is deferred to the next run
+    service_deadline_seconds: int = 600
+    #: the longest one request to GitHub, the Hub or arXiv may take
+    api_timeout_seconds: float = 20.0
+    #: the first retry of a failed API request waits this long, the next twice as long
+    api_retry_backoff_ms: int = 1000
+    #: the longest Retry-After an API probe waits for within a run; longer: deferred
+    api_max_wait_seconds: int = 60
+    #: follow redirects from public hosts into loopback, link-local and private addresses
+    allow_private_redirects: bool = False
     hf_workers: int = 4
     #: an owner with at least this many entries of one type is served by one listing
     hf_list_threshold: int = 5
@@ -468,19 +480,25 @@ def _typed_table(
         if environ.get(variable, "").strip():
             raw: Any = environ[variable].strip()
             source, line = f"environment variable {variable}", None
-            if not isinstance(default, str):
+            if not isinstance(default, str | bool):
                 with contextlib.suppress(ValueError):  # left as text, refused below
                     raw = float(raw) if isinstance(default, float) else int(raw)
         elif key in table:
             raw, source, line = table[key], where, locate(name, key)
         else:
             continue
-        if isinstance(default, str):
+        if isinstance(default, bool):
+            if isinstance(raw, str) and raw.lower() in ("true", "false", "1", "0", "yes", "no"):
+                raw = raw.lower() in ("true", "1", "yes")
+            ok, expect = isinstance(raw, bool), "true or false"
+        elif isinstance(default, str):
             ok, expect = isinstance(raw, str) and bool(raw.strip()), "a non-empty string"
         elif isinstance(default, float):
             number = isinstance(raw, int | float) and not isinstance(raw, bool)
             if name == "policy":
                 ok, expect = number and 0 < raw <= 1, "a number between 0 and 1"
+            elif key.endswith("timeout_seconds"):
+                ok, expect = number and raw > 0, "a number of seconds, more than 0"
             else:
                 ok, expect = number and raw >= 0, "a number, 0 or more"
         else:
@@ -497,10 +515,15 @@ def _typed_table(
                     source,
                     f"[{name}] {key} = {raw!r} must be {expect}",
                     line,
-                    f"the default is {default}",
+                    f"the default is {_toml_value(default)}",
                 )
             )
     return cls(**values)
+
+
+def _toml_value(value: object) -> str:
+    """A default as it would be written in the catalog (`false`, not `False`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _schedule(

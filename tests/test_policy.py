@@ -53,7 +53,13 @@ def test_policy(case: dict[str, Any]) -> None:
         )
         expected = [e if isinstance(e, dict) else {"event": e} for e in step["events"]]
         got = [
-            {"event": e.event.value, "old": e.old, "new": e.new, "new_url": e.new_url}
+            {
+                "event": e.event.value,
+                "old": e.old,
+                "new": e.new,
+                "new_url": e.new_url,
+                "never_worked": e.never_worked,
+            }
             for e in events
         ]
         assert len(got) == len(expected), f"step {number}: {got}"

@@ -23,7 +23,18 @@ def test_defaults_are_the_contract() -> None:
     assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
     assert settings.github_token is None and settings.hf_token is None
     assert settings.alert_urls == () and settings.now is None
-    assert settings.policy == Policy(2, 24, 3, 48, 7, 365, 0.5)
+    assert settings.policy == Policy(
+        deleted_after_checks=2,
+        deleted_min_hours=24,
+        dead_after_checks=3,
+        dead_min_hours=48,
+        unreachable_after_days=7,
+        unverifiable_after_days=3,
+        stale_after_days=365,
+        degraded_host_share=0.5,
+    )
+    assert settings.probes.service_deadline_seconds == 600
+    assert settings.probes.allow_private_redirects is False
 
 
 def test_precedence() -> None:

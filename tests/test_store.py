@@ -52,7 +52,7 @@ def test_upgrade_twice_is_harmless(store: Store) -> None:
     """Running the migrations again on an up-to-date store changes nothing."""
     store.upgrade()
     with store.engine.connect() as db:
-        assert db.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
+        assert db.execute(sa.text("select version_num from alembic_version")).scalar() == HEAD
 
 
 def migrations() -> Config:
@@ -80,6 +80,21 @@ def test_an_older_store_is_still_migrated(store: Store) -> None:
     assert store.revision() == HEAD
     with store.engine.connect() as db:
         assert sa.inspect(db).has_table("heartbeats")
+
+
+def test_runs_stored_before_0003_count_as_reported(store: Store) -> None:
+    """Migrating to 0003 marks every earlier run as having reported its own alerts."""
+    config = migrations()
+    with store.engine.begin() as db:
+        config.attributes["connection"] = db
+        command.downgrade(config, "0002")
+    first = store.start_run(NOW)
+    store.upgrade()
+    assert store.unreported_alerts(first + 1) == ([], [])
+    second = store.start_run(NOW)
+    assert store.unreported_alerts(second + 1)[0] == [second]
+    store.mark_alerts_reported([second], by=second)
+    assert store.unreported_alerts(second + 1) == ([], [])
 
 
 def test_sync_catalog_adds_updates_and_retires(store: Store) -> None:

@@ -169,6 +169,8 @@ class WeekDigest:
     recovered: Sequence[DigestEvent]
     runs: Sequence[WeekRun]
     alerts: int
+    #: links that only answer robots with refusals: reported, never alerted
+    unverifiable: Sequence[DigestEvent] = ()
 
     @property
     def chart_file(self) -> str | None:
@@ -206,6 +208,14 @@ def render_markdown(digest: WeekDigest, chart: str | None) -> str:
         lambda e: f"- {_source(e)} ({e.kind}): was {md(e.old)}",
         "Nothing recovered.",
     )
+    if digest.unverifiable:
+        lines += _listed(
+            "Unverifiable",
+            "These answer robots only with refusals (bot walls, 999, 429): check them by hand.",
+            digest.unverifiable,
+            lambda e: f"- {_source(e)} ({e.kind})",
+            "",
+        )
     lines += _runs(digest.runs)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -457,6 +467,7 @@ def render_json(digest: WeekDigest) -> str:
         },
         "stale": [e.to_json() for e in digest.stale],
         "recovered": [e.to_json() for e in digest.recovered],
+        "unverifiable": [e.to_json() for e in digest.unverifiable],
         "runs": {
             "count": len(digest.runs),
             "degraded": sum(1 for r in digest.runs if r.degraded),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.model import EventType, Health, SourceState
+from monitor.model import NEVER_WORKED, EventType, Health, SourceState
 from monitor.policy import last_answer
 
 ACTION = (
@@ -41,7 +41,10 @@ ACTIVITY = (
     (EventType.GATED_CHANGED, "Gating changes"),
     (EventType.UNARCHIVED, "Unarchived"),
     (EventType.STALE, "Stale"),
+    (EventType.UNVERIFIABLE, "Unverifiable"),
 )
+#: The note over links that failed at every check since they were added.
+NEVER_WORKED_NOTE = "Never worked since they were added: check the list for a typo."
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ class ReportEvent:
     new_url: str | None = None
     detail: str | None = None
     alert: bool = False
+
+    @property
+    def never_worked(self) -> bool:
+        return bool(self.detail and self.detail.startswith(NEVER_WORKED))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -105,20 +112,20 @@ class ReportSource:
                     for k, v in facts.to_json().items()
                     if k
                     in (
-                        "name",
                         "stars",
                         "last_commit",
                         "license",
                         "archived",
                         "gated",
                         "version",
-                        "url",
                     )
                 }
                 | {"remote_name": facts.name}
             )
-            data.pop("name")
-            data["name"] = self.name
+            # The source stays under its catalog URL, like its events; where it lives now
+            # (a renamed repository) is beside it.
+            if facts.url and facts.url.rstrip("/").lower() != self.url.rstrip("/").lower():
+                data["remote_url"] = facts.url
         return data
 
 
@@ -289,7 +296,7 @@ def _summary(report: DayReport, health: dict[Health, int]) -> list[str]:
     return lines
 
 
-def _action_lines(event_type: EventType, events: Iterable[ReportEvent]) -> list[str]:
+def _action_lines(event_type: EventType, events: Sequence[ReportEvent]) -> list[str]:
     if event_type is EventType.RENAMED:
         rows = ["| source | was | now | new URL |", "|---|---|---|---|"]
         rows += [
@@ -301,6 +308,19 @@ def _action_lines(event_type: EventType, events: Iterable[ReportEvent]) -> list[
         rows = ["| source | was | now |", "|---|---|---|"]
         rows += [f"| {md(e.name)} {link(e.url)} | {md(e.old)} | {md(e.new)} |" for e in events]
         return rows
+    lines = []
+    if event_type in (EventType.DELETED, EventType.DEAD):
+        # Typos first, under their own note: "gone" would mislead for a link that never was.
+        never = [e for e in events if e.never_worked]
+        if never:
+            lines += [NEVER_WORKED_NOTE, "", *_event_lines(never)]
+            events = [e for e in events if not e.never_worked]
+            if events:
+                lines += ["", "Worked before, gone now:", ""]
+    return lines + _event_lines(events)
+
+
+def _event_lines(events: Iterable[ReportEvent]) -> list[str]:
     lines = []
     for event in events:
         line = f"- {md(event.name)} {link(event.url)} ({event.kind})"
@@ -328,6 +348,8 @@ def _activity_line(event: ReportEvent) -> str:
         line += f": gating {md(event.old)} to {md(event.new)}"
     elif event.event is EventType.STALE:
         line += f": no commit since {md(event.old)}"
+    elif event.event is EventType.UNVERIFIABLE:
+        line += ": answers robots only with refusals (bot wall, 999, 429); check it by hand"
     return line
 
 

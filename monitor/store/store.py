@@ -49,7 +49,7 @@ from monitor.store.tables import (
 
 #: The newest migration in `migrations/versions/` (a test holds the two together): a store
 #: at this revision opens without Alembic.
-HEAD = "0002"
+HEAD = "0003"
 
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
@@ -368,6 +368,31 @@ class Store:
                 )
                 for r in db.execute(query)
             ]
+
+    def unreported_alerts(self, run_id: int) -> tuple[list[int], list[StoredEvent]]:
+        """Runs before `run_id` that never reported their alerts (killed, interrupted or
+        failed before the end), and the alerts they stored: the run `run_id` owes them."""
+        with self.engine.connect() as db:
+            runs = [
+                r.id
+                for r in db.execute(
+                    sa.select(RUNS.c.id)
+                    .where(RUNS.c.id < run_id)
+                    .where(RUNS.c.alerts_reported_by.is_(None))
+                )
+            ]
+        if not runs:
+            return [], []
+        alerts = self._events(sa.and_(EVENTS.c.run_id.in_(runs), EVENTS.c.alert.is_(True)))
+        return runs, alerts
+
+    def mark_alerts_reported(self, run_ids: Sequence[int], *, by: int) -> None:
+        """Record that run `by` reported the alerts of `run_ids` (its own among them)."""
+        with self._transaction() as db:
+            for chunk in _chunks(list(run_ids), 500):
+                db.execute(
+                    sa.update(RUNS).where(RUNS.c.id.in_(chunk)).values(alerts_reported_by=by)
+                )
 
     # --- checks ------------------------------------------------------------------------------
 

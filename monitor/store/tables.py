@@ -69,6 +69,8 @@ class RunRow(SQLModel, table=True):
     status: str = Field(default="running", max_length=16)
     degraded: bool = Field(default=False)
     figures: str = Field(default="{}")
+    #: the run whose exit status and alerts told people about this run's alerts
+    alerts_reported_by: int | None = Field(default=None)
 
 
 class ObservationRow(SQLModel, table=True):
