@@ -400,12 +400,29 @@ def emulator() -> None:
     show_default=True,
     help="First port; the services take five in a row. 0 picks free ports.",
 )
+@click.option(
+    "--chaos",
+    "chaos_rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="RATE",
+    help="Fault this fraction of requests (0.2 = 20 %) the way the real internet does.",
+)
+@click.option(
+    "--chaos-seed",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Seed for --chaos, so a run can be replayed (default: one is chosen and printed).",
+)
 def emulator_serve(
     scenario: Path | None,
     catalog_file: Path | None,
     now: str | None,
     latency_ms: float | None,
     port: int,
+    chaos_rate: float | None,
+    chaos_seed: int | None,
 ) -> None:
     """Serve the emulated services on 127.0.0.1 until interrupted (Ctrl-C or SIGTERM).
 
@@ -422,8 +439,19 @@ def emulator_serve(
     scenario is applied after the seed). The control URL takes
     POST /call/<mutation> with {"args": [...], "kwargs": {...}} to change the
     world (rename, delete, star, set_page, ...) and GET /stats for request counts.
+
+    With --chaos RATE, each request (the control port's excepted) is, with
+    that probability, answered with a fault its service really shows: a stall
+    (5 s, then the connection closes), a dripping or truncated body, a TCP
+    reset, a 5xx or 429 in the service's own shape, GitHub's secondary limit
+    and pathless GraphQL error, arXiv's "Rate exceeded.", a captive-portal
+    page, an API redirect to https:// or another host. --chaos-seed makes the
+    draws reproducible. Faults can also be set one at a time over the control
+    URL: POST /call/inject_fault with {"args": ["github", "5xx"], "kwargs":
+    {"times": 1}}, /call/set_chaos, /call/clear_faults (see
+    monitor/emulator/chaos.py). The injected counts are printed at the end.
     """
-    _guarded(lambda: _serve(scenario, catalog_file, now, latency_ms, port))
+    _guarded(lambda: _serve(scenario, catalog_file, now, latency_ms, port, chaos_rate, chaos_seed))
 
 
 def _serve(
@@ -432,6 +460,8 @@ def _serve(
     now: str | None,
     latency_ms: float | None,
     port: int,
+    chaos_rate: float | None = None,
+    chaos_seed: int | None = None,
 ) -> None:
     import signal
     import threading
@@ -457,6 +487,8 @@ def _serve(
         load_scenario(scenario, world)
     if latency_ms is not None:
         world.set_latency(latency_ms / 1000)
+    if chaos_rate is not None:
+        world.set_chaos(chaos_rate, seed=chaos_seed)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -466,6 +498,11 @@ def _serve(
         click.echo(f"arXiv         {running.arxiv_url}")
         click.echo(f"web           {running.web_url}")
         click.echo(f"control       {running.control_url}")
+        if world.chaos.rate:
+            click.echo(
+                f"chaos         {world.chaos.rate * 100:g}% of requests faulted "
+                f"(seed {world.chaos.seed}; --chaos-seed {world.chaos.seed} replays it)"
+            )
         click.echo("\nPoint monitor at it:")
         for name, value in running.environment().items():
             click.echo(f"  export {name}={value}")
@@ -474,6 +511,10 @@ def _serve(
         stop.wait()
         counts = ", ".join(f"{k} {n}" for k, n in sorted(world.counts.items())) or "none"
         click.echo(f"Stopped. Requests served: {counts}.")
+        injected = sorted(world.chaos.injected.items())
+        if world.chaos.rate or injected:
+            faults = ", ".join(f"{service} {fault} {n}" for (service, fault), n in injected)
+            click.echo(f"Faults injected: {faults or 'none'}.")
 
 
 # --- checking ------------------------------------------------------------------------------------

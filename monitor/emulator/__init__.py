@@ -9,6 +9,8 @@ huggingface_hub, httpx) can be driven against it in tests, demos and benchmarks.
     github.py    REST + budgets (github_payloads.py: JSON shapes; github_graphql.py +
                  schema.graphql: GraphQL)
     huggingface.py, arxiv.py, web.py, control.py   the other services
+    chaos.py     faults on demand or at a random rate: stalls, drips, resets, 5xx, 429s,
+                 portals, truncated bodies, redirects away (chaos_answers.py: their bodies)
     scenario.py  worlds from TOML scenarios and from a catalog
     app.py       Emulator: all of them started together
 """

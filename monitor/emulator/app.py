@@ -68,6 +68,26 @@ class Emulator:
                 listener.stop()
             self._started = False
 
+    def stop_services(self, *names: str) -> None:
+        """An outage: the named services (all but the control port, when none are named)
+        stop listening; connections to them are refused until `start_services`."""
+        for listener in self._chosen(names):
+            if not listener.stopped:
+                listener.stop()
+
+    def start_services(self, *names: str) -> None:
+        """The end of an outage: the named services (or all) listen again, on the same ports."""
+        for listener in self._chosen(names):
+            if listener.stopped:
+                listener.start()
+
+    def _chosen(self, names: Sequence[str]) -> list[Listener]:
+        return [
+            listener
+            for listener in self._listeners
+            if listener.service.name != "control" and (not names or listener.service.name in names)
+        ]
+
     def __enter__(self) -> Emulator:
         return self if self._started else self.start()
 

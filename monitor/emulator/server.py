@@ -5,12 +5,20 @@ so "which host did this token reach?" has the same answer here as on the real
 internet. A service is anything with a `handle(HttpRequest) -> HttpResponse`;
 this module does the rest: HTTP/1.1 keep-alive, the configured latency, abrupt
 connection resets, and one `Request` in the world's log per exchange.
+
+It also carries out the world's chaos (chaos.py decides, per request): a fault
+with an HTTP answer is sent instead of the service's; a stall keeps the
+connection open unanswered, a drip sends the real answer a piece at a time, a
+truncation sends part of it and closes, a reset sends a TCP RST. Stalls and
+drips end when the client leaves or the listener stops, so `stop()` stays quick.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import select
 import socket
 import struct
 import threading
@@ -20,10 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from monitor.emulator.world import Request, Service, World
+
+if TYPE_CHECKING:
+    from monitor.emulator.chaos import Injection
+
+#: How often a stalled or dripping connection checks for its client leaving or a stop.
+POLL = 0.05
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], service: Handler, world: World) -> None:
         self.service = service
         self.world = world
+        #: set by `Listener.stop()`: stalled and dripping connections give up at once
+        self.stopping = threading.Event()
         super().__init__(address, _RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -166,7 +182,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         world.started(host)
         logged = False
 
-        def log(status: int, cost: int) -> None:
+        def log(status: int, cost: int, fault: str = "") -> None:
             nonlocal logged
             logged = True
             world.finished(
@@ -181,38 +197,126 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     started,
                     time.time(),
                     cost,
+                    fault,
                 )
             )
 
         try:
             delay = world.latency_for(service.name)
-            if delay:
-                time.sleep(delay)
-            try:
-                response = service.handle(request)
-            except Exception:
-                response = HttpResponse.text(500, "emulator error\n" + traceback.format_exc())
-            if response.delay:
-                time.sleep(response.delay)
+            if delay and self.server.stopping.wait(delay):
+                self.close_connection = True  # stopped meanwhile: no answer
+                return
+            fault = world.chaos.decide(service.name, request)
+            if fault is not None and fault.wire in ("stall", "reset"):
+                log(fault.log_status or 0, 0, fault.fault.value)
+                if fault.wire == "reset":
+                    self._reset()
+                else:
+                    with world.chaos.holding():
+                        self._wait(fault.options.stall_seconds)
+                    self.close_connection = True  # unanswered: all the client gets is the close
+                return
+            if fault is not None and fault.wire == "answer":
+                response = world.chaos.answer(fault, request)
+            else:
+                try:
+                    response = service.handle(request)
+                except Exception:
+                    response = HttpResponse.text(500, "emulator error\n" + traceback.format_exc())
+            if response.delay and self.server.stopping.wait(response.delay):
+                self.close_connection = True
+                return
             # Logged before the answer leaves, so a client that has its answer can count on
             # finding the request in the log.
-            log(-1 if response.reset else response.status, response.cost)
             if response.reset:
+                log(-1, response.cost, fault.fault.value if fault else "")
                 self._reset()
-            else:
+            elif fault is None:
+                log(response.status, response.cost)
                 self._send(response)
+            else:
+                log(fault.log_status or response.status, response.cost, fault.fault.value)
+                self._faulty_send(response, fault)
         finally:
             if not logged:
                 log(0, 0)
 
-    def _send(self, response: HttpResponse) -> None:
+    def _head(self, response: HttpResponse) -> bytes:
+        """The status line and headers of `response`, as `_send` would write them."""
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        real, buffer = self.wfile, io.BytesIO()
+        self.wfile = buffer
+        try:
+            self.end_headers()
+        finally:
+            self.wfile = real
+        return buffer.getvalue()
+
+    def _send(self, response: HttpResponse) -> None:
+        head = self._head(response)
+        self.wfile.write(head if self.command == "HEAD" else head + response.body)
+
+    def _faulty_send(self, response: HttpResponse, fault: Injection) -> None:
+        """Send `response` as the fault says: whole, dripped or truncated."""
+        if fault.wire == "answer":
+            self._send(response)
+            return
+        head = self._head(response)
+        body = b"" if self.command == "HEAD" else response.body
+        if fault.wire == "truncate":
+            # The full Content-Length is declared; part of the body (or, with none, part of
+            # the headers) goes out, then the connection closes.
+            if body:
+                self.wfile.write(
+                    head + body[: min(len(body) - 1, int(len(body) * fault.options.keep))]
+                )
+            else:
+                self.wfile.write(head[: len(head) // 2])
+            self.close_connection = True
+            return
+        # Drip: the headers at once, then the body in pieces (with no body, the headers).
+        if body:
+            self.wfile.write(head)
+        else:
+            head, body = b"", head
+        pieces = max(1, min(fault.options.drip_chunks, len(body)))
+        size = -(-len(body) // pieces)
+        with self.server.world.chaos.holding():
+            for start in range(0, len(body), size):
+                if not self._wait(fault.options.drip_interval):
+                    self.close_connection = True  # the client left, or the emulator stops
+                    return
+                self.wfile.write(body[start : start + size])
+
+    def _wait(self, seconds: float | None) -> bool:
+        """Wait `seconds` (None: for ever) unless the client leaves or the listener stops;
+        True if the time ran out with the client still there."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        stopping = self.server.stopping
+        while not stopping.is_set():
+            step = POLL if deadline is None else min(POLL, deadline - time.monotonic())
+            if step <= 0:
+                return True
+            if self._client_left(step):
+                return False
+        return False
+
+    def _client_left(self, timeout: float) -> bool:
+        """Wait up to `timeout` for the client's side to close; True if it did."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], timeout)
+            if not readable:
+                return False
+            data = self.connection.recv(1, socket.MSG_PEEK)  # readable: this does not block
+        except (OSError, ValueError):
+            return True
+        if data:  # the client sent more (a pipelined request): it is still there
+            self.server.stopping.wait(timeout)
+            return False
+        return True
 
     def _reset(self) -> None:
         """Close with a TCP RST, as a crashed server or a middlebox does."""
@@ -253,6 +357,11 @@ class Listener:
         host, port = self.server.server_address[:2]
         return f"{host.decode() if isinstance(host, bytes) else host}:{port}"
 
+    @property
+    def stopped(self) -> bool:
+        """Stopped after it had started: an outage that `start()` ends."""
+        return self._stopped
+
     def start(self) -> None:
         if self._stopped:
             host, port = self.netloc.rsplit(":", 1)
@@ -262,6 +371,7 @@ class Listener:
         self.thread.start()
 
     def stop(self) -> None:
+        self.server.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self._stopped = True

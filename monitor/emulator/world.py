@@ -22,7 +22,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from monitor.emulator.chaos import Chaos, Fault, Rule
 
 RepoStatus = Literal["ok", "deleted", "dmca", "tos", "unavailable"]
 HfStatus = Literal["ok", "deleted", "disabled"]
@@ -237,6 +240,8 @@ class Request:
     started: float
     finished: float
     cost: int = 0
+    #: the chaos fault this request got ("stall", "5xx", …), "" when none
+    fault: str = ""
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -285,6 +290,9 @@ class World:
         self.points: Counter[str] = Counter()
         self._in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
+        from monitor.emulator.chaos import Chaos  # chaos.py imports the server, which imports us
+
+        self.chaos: Chaos = Chaos(self)
 
     # --- ids -----------------------------------------------------------------------------------
 
@@ -703,6 +711,36 @@ class World:
         with self.lock:
             return self.latency.get(service, self.latency["*"])
 
+    # --- chaos (the methods the control port can call; see chaos.py) ---------------------------
+
+    def inject_fault(
+        self,
+        service: str,
+        fault: Fault | str,
+        times: int | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        **options: object,
+    ) -> Rule:
+        """The next `times` requests of `service` (all when None) matching `path` (a regex
+        searched in path?query) and `method` get `fault` ("stall", "5xx", "429", …)."""
+        return self.chaos.inject(service, fault, times=times, path=path, method=method, **options)
+
+    def set_chaos(
+        self,
+        rate: float,
+        seed: int | None = None,
+        faults: Iterable[Fault | str] | None = None,
+        services: Iterable[str] | None = None,
+        **options: object,
+    ) -> None:
+        """Fault each request with probability `rate` (0 turns it off), reproducibly with `seed`."""
+        self.chaos.set_rate(rate, seed=seed, faults=faults, services=services, **options)
+
+    def clear_faults(self, service: str | None = None) -> None:
+        """Remove injected faults (of one service) and, when `service` is None, the rate."""
+        self.chaos.clear(service)
+
     # --- the request log -----------------------------------------------------------------------
 
     def started(self, host: str) -> None:
@@ -727,6 +765,7 @@ class World:
             self.counts.clear()
             self.points.clear()
             self.max_in_flight.clear()
+            self.chaos.reset_counts()
 
     def stats(self) -> dict[str, object]:
         with self.lock:
@@ -738,6 +777,7 @@ class World:
                 "hf_repos": len(self.hf_repos),
                 "papers": len(self.papers),
                 "pages": len(self.pages),
+                "chaos": self.chaos.stats(),
             }
 
     def now(self) -> datetime:
