@@ -542,17 +542,26 @@ def build_probes(settings: Settings) -> ServiceProbes:
             # GraphQL batches are POSTs but read-only queries: PyGithub's default spacing of
             # "writes" (1 s) would make every batch of 100 repositories wait a second.
             seconds_between_writes=None,
-            timeout=20,
+            # The probe's own connection enforces the (fractional) timeout; PyGithub's is
+            # a whole number of seconds, a fallback only.
+            timeout=max(1, round(limits.api_timeout_seconds)),
             user_agent=f"monitor/{__version__}",
         )
-        return GitHubProbe(client, token=github_token, batch_size=limits.github_batch_size)
+        return GitHubProbe(
+            client,
+            token=github_token,
+            batch_size=limits.github_batch_size,
+            max_wait=float(limits.max_wait_seconds),
+            backoff=limits.api_retry_backoff_ms / 1000,
+            timeout=limits.api_timeout_seconds,
+        )
 
     def hf() -> Probe:
         from huggingface_hub import HfApi
 
         from monitor.probes.huggingface import HuggingFaceProbe, install_client
 
-        counter = install_client(timeout=20.0)
+        counter = install_client(timeout=limits.api_timeout_seconds)
         hub = HfApi(
             endpoint=settings.hf_endpoint,
             token=hf_token or False,
@@ -565,12 +574,19 @@ def build_probes(settings: Settings) -> ServiceProbes:
             counter=lambda: counter.count,
             workers=limits.hf_workers,
             list_threshold=limits.hf_list_threshold,
+            timeout=limits.api_timeout_seconds,
+            backoff=limits.api_retry_backoff_ms / 1000,
         )
 
     def arxiv() -> Probe:
         from monitor.probes.arxiv import ArxivProbe
 
-        return ArxivProbe(settings.arxiv_api_url, interval=limits.arxiv_interval_seconds)
+        return ArxivProbe(
+            settings.arxiv_api_url,
+            interval=limits.arxiv_interval_seconds,
+            timeout=limits.api_timeout_seconds,
+            max_wait=float(limits.max_wait_seconds),
+        )
 
     def web() -> Probe:
         from monitor.probes.web import WebProbe
@@ -583,6 +599,8 @@ def build_probes(settings: Settings) -> ServiceProbes:
             user_agent=limits.user_agent,
             connect_to=dict(settings.connect_to),
             backoff=limits.web_retry_backoff_ms / 1000,
+            allow_private_redirects=limits.allow_private_redirects,
+            max_wait=float(limits.max_wait_seconds),
         )
 
     return ServiceProbes(PROBES, {"github": github, "hf": hf, "arxiv": arxiv, "web": web})

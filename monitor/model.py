@@ -202,9 +202,10 @@ class SourceState:
     #: consecutive definitive failures, and when the streak began
     failures: int = 0
     failing_since: datetime | None = None
-    #: when the current run of transient failures began (refusals neither start nor end it)
+    #: when the current run of transient failures began (a refusal ends it: the host answers)
     transient_since: datetime | None = None
-    #: when the current run of refusals aimed at robots began (any other answer ends it)
+    #: when the current run of refusals aimed at robots began (transient failures do not
+    #: end it; a conclusive answer does)
     refused_since: datetime | None = None
     last_checked_at: datetime | None = None
     last_ok_at: datetime | None = None
@@ -214,12 +215,17 @@ class SourceState:
     stale: bool = False
     #: the URL a web page permanently redirects to, once reported
     redirected_to: str | None = None
+    #: good answers in a row since a verdict (deleted, dead, blocked, unreachable), while
+    #: that verdict waits for the policy's confirmation that the source works again
+    recovering: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            if value is None or (value in (0, False) and item.name in ("failures", "stale")):
+            if value is None or (
+                value in (0, False) and item.name in ("failures", "stale", "recovering")
+            ):
                 continue
             if isinstance(value, datetime):
                 value = value.isoformat()

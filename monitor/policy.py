@@ -12,15 +12,17 @@ A pure function, so every rule of the contract is a row in
   source dead, only `unreachable` once they have lasted `unreachable_after_days`,
   and they neither advance nor break a streak of definitive failures;
 - refusals aimed at robots (bot walls, 999, 429 on a web page) never make a
-  source dead or unreachable: after `unverifiable_after_days` of nothing else
-  it is `unverifiable`, which is reported but never alerted, and any other
-  answer ends it (an ok one without `recovered`, since nothing was alerted);
+  source dead or unreachable (a refusal ends a run of timeouts: the host
+  answers): after `unverifiable_after_days` of refusals, timeouts aside, it is
+  `unverifiable`, which is reported but never alerted; a conclusive answer
+  ends it (an ok one without `recovered`, since nothing was alerted);
 - a `deleted` or `dead` for a source that failed at every check since it was
   added says so ("never worked since it was added"): a typo, more likely;
 - in a degraded run (most hosts unreachable: the machine is offline) no
   failure counter moves at all;
-- a source that was deleted, dead, blocked or unreachable and answers again is
-  `recovered`;
+- a source that was deleted, dead, blocked or unreachable and answers again on
+  `recovered_after_checks` checks in a row (one good answer may be a captive
+  portal's page) is `recovered`;
 - `stale` is reported when a repository's last commit first crosses
   `stale_after_days`; `renamed`, `archived` and `stale` are reported on first
   sight too, because a list that links an archived repo wants to know.
@@ -91,9 +93,15 @@ def assess(
         last_outcome=outcome,
         last_status=observation.http_status,
         last_error=observation.error,
+        recovering=0,
     )
 
     if outcome in (Outcome.OK, Outcome.NOT_MODIFIED):
+        # One good answer after a verdict may be a captive portal's page, a proxy's, a
+        # stale cache: the verdict stands until the next check says the same.
+        good = prior.recovering + 1
+        if prior.health in _GONE and good < policy.recovered_after_checks:
+            return replace(checked, recovering=good), []
         facts = prior.facts if outcome is Outcome.NOT_MODIFIED else observation.facts
         if outcome is Outcome.NOT_MODIFIED and facts is not None and observation.facts:
             facts = facts.merged(observation.facts)
@@ -140,6 +148,7 @@ def assess(
             failing_since=None,
             transient_since=None,
             refused_since=None,
+            recovering=0,
         ), events
 
     if outcome is Outcome.NOT_FOUND:
@@ -170,6 +179,7 @@ def assess(
             failing_since=since,
             transient_since=None,
             refused_since=None,
+            recovering=0,
         ), events
 
     # TRANSIENT, NETWORK or REFUSED: nothing learnt about the resource itself.
@@ -177,8 +187,8 @@ def assess(
         return checked, events
     health = prior.health
     if outcome is Outcome.REFUSED:
-        # Turned away as a robot: it may work for people. Such answers never count
-        # towards `unreachable` (nor do they end a streak of other failures).
+        # Turned away as a robot: it may work for people, and its host does answer, so a
+        # refusal ends a run of timeouts; timeouts amid refusals do not end the refusals.
         refused = prior.refused_since or now
         if now - refused >= timedelta(days=policy.unverifiable_after_days) and health in (
             Health.UNKNOWN,
@@ -188,7 +198,7 @@ def assess(
         ):
             health = Health.UNVERIFIABLE
             event(EventType.UNVERIFIABLE, detail=_refused(refused, observation))
-        return replace(checked, health=health, refused_since=refused), events
+        return replace(checked, health=health, refused_since=refused, transient_since=None), events
     since = prior.transient_since or now
     if now - since >= timedelta(days=policy.unreachable_after_days) and health not in (
         Health.UNREACHABLE,
@@ -198,7 +208,7 @@ def assess(
     ):
         health = Health.UNREACHABLE
         event(EventType.UNREACHABLE, detail=_failing(since, observation))
-    return replace(checked, health=health, transient_since=since, refused_since=None), events
+    return replace(checked, health=health, transient_since=since), events
 
 
 def _never_answered(prior: SourceState) -> bool:

@@ -66,6 +66,8 @@ class RunResult:
     reports: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     delivery: Delivery | None = None
+    #: how long each service took to answer everything it was asked (or was let go)
+    service_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def alerts(self) -> list[Event]:
@@ -156,13 +158,21 @@ class _Service:
     pending: int
     #: `time.monotonic()` after which the service is let go
     deadline: float
+    #: seconds it was given
+    allowed: float
     cancel: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     running: bool = True
 
+    def done(self, result: RunResult) -> None:
+        """The service has said all it will say this run."""
+        self.running = False
+        started = self.deadline - self.allowed
+        result.service_seconds[self.probe.service] = round(time.monotonic() - started, 3)
+
     def let_go(self, why: str, result: RunResult) -> None:
         """Stop waiting for this service: what it did not answer is deferred."""
-        self.running = False
+        self.done(result)
         self.cancel.set()
         result.deferred += self.pending
         result.errors.append(why)
@@ -170,10 +180,12 @@ class _Service:
 
 def _where(error: BaseException) -> str:
     """An exception in one line, with the innermost frame of monitor's own code."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/monitor/" in f.filename]
+    frames = traceback.extract_tb(error.__traceback__)
+    package = str(Path(__file__).parent)
+    ours = [f for f in frames if f.filename.startswith(package) and f.filename != __file__]
     text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
-    if frames:
-        frame = frames[-1]
+    if ours or frames:
+        frame = (ours or frames)[-1]
         text += f" at {Path(frame.filename).name}:{frame.lineno}"
     return text
 
@@ -220,12 +232,10 @@ def _poll(
 
     answers: queue.Queue[_Message] = queue.Queue()
     services = [
-        _Service(probe, len(sources), time.monotonic() + deadline)
+        _Service(probe, len(sources), time.monotonic() + deadline, deadline)
         for probe, sources in groups.values()
     ]
-    for index, (service, (_, sources)) in enumerate(
-        zip(services, groups.values(), strict=True)
-    ):
+    for index, (service, (_, sources)) in enumerate(zip(services, groups.values(), strict=True)):
         service.thread = threading.Thread(
             target=_drive,
             args=(index, service.probe, sources, now, answers, service.cancel),
@@ -263,7 +273,7 @@ def _poll(
         if not service.running:
             continue  # a service let go: whatever it still says is not this run's
         if item is None:
-            service.running = False
+            service.done(result)
             continue
         if isinstance(item, BaseException):
             service.let_go(
@@ -414,7 +424,9 @@ def _figures(
     services = {}
     for probe in used:
         figures = probe.figures()
-        services[probe.service] = figures.to_json()
+        services[probe.service] = figures.to_json() | {
+            "seconds": result.service_seconds.get(probe.service)
+        }
         result.errors.extend(figures.errors)
     return {
         "sources_checked": result.checked,

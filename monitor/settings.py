@@ -63,6 +63,8 @@ class Policy:
     unreachable_after_days: int = 7
     #: a web link answering robots only with refusals (bot walls, 999, 429) this long
     unverifiable_after_days: int = 3
+    #: good answers in a row before a deleted, dead, blocked or unreachable source recovers
+    recovered_after_checks: int = 2
     stale_after_days: int = 365
     #: A run in which more than this share of hosts fail at the network level is degraded.
     degraded_host_share: float = 0.5
@@ -87,8 +89,8 @@ class Probes:
     api_timeout_seconds: float = 20.0
     #: the first retry of a failed API request waits this long, the next twice as long
     api_retry_backoff_ms: int = 1000
-    #: the longest Retry-After an API probe waits for within a run; longer: deferred
-    api_max_wait_seconds: int = 60
+    #: the longest Retry-After any probe waits for within a run; longer: deferred
+    max_wait_seconds: int = 60
     #: follow redirects from public hosts into loopback, link-local and private addresses
     allow_private_redirects: bool = False
     hf_workers: int = 4
@@ -97,7 +99,7 @@ class Probes:
     web_concurrency: int = 64
     web_per_host: int = 4
     web_min_interval_ms: int = 10
-    web_timeout_seconds: int = 15
+    web_timeout_seconds: float = 15.0
     #: the first retry of a transient failure waits this long, the second twice as long
     web_retry_backoff_ms: int = 1000
     #: arXiv's terms: no more than one request every 3 seconds
@@ -502,9 +504,10 @@ def _typed_table(
             else:
                 ok, expect = number and raw >= 0, "a number, 0 or more"
         else:
-            # Rechecking sooner than a minute is a choice (every run checks everything);
-            # every other count or duration of 0 would make the policy meaningless.
-            least = 0 if key == "recheck_after_minutes" else 1
+            # Rechecking sooner than a minute is a choice (every run checks everything), and
+            # so is retrying without a pause or never waiting for a Retry-After; every other
+            # count or duration of 0 would make the policy meaningless.
+            least = 0 if key in _ZERO_ALLOWED or key.endswith("_backoff_ms") else 1
             ok = isinstance(raw, int) and not isinstance(raw, bool) and raw >= least
             expect = f"a whole number of at least {least}"
         if ok:
@@ -519,6 +522,10 @@ def _typed_table(
                 )
             )
     return cls(**values)
+
+
+#: Whole-number settings for which 0 is a meaningful choice.
+_ZERO_ALLOWED = frozenset({"recheck_after_minutes", "max_wait_seconds"})
 
 
 def _toml_value(value: object) -> str:

@@ -261,7 +261,7 @@ def simulate(monitor: Monitor, world: World) -> None:
     world.add_version("2106.09685", "2026-11-10T12:00:00Z")
     world.hf_update("tiiuae/falcon-40b", "2026-11-10T18:00:00Z")
     monitor.check(day("11"))
-    # Thursday: one dead page comes back
+    # Thursday: one dead page comes back (recovered once Sunday's check says so too)
     world.set_page("https://back.example/page", "ok")
     world.add_commit("a/busy", "2026-11-11T12:00:00Z")
     monitor.check(day("12"))
@@ -426,7 +426,7 @@ def test_what_shipped_went_stale_and_recovered(simulation: Simulation) -> None:
     ]
     assert [(e["url"], e["at"]) for e in data["stale"]] == [("https://github.com/a/old", day("11"))]
     assert [(e["url"], e["old"], e["at"]) for e in data["recovered"]] == [
-        ("https://back.example/page", "dead", day("12"))
+        ("https://back.example/page", "dead", day("15"))
     ]
     for entry in [*data["needs_action"], *data["stale"], *data["recovered"], busy]:
         assert {"event", "url", "kind", "at", "name", "section"} <= set(entry)

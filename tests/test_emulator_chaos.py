@@ -83,8 +83,7 @@ def wait_until(condition: object, seconds: float = 2.0) -> bool:
 def test_stall_times_out_and_the_emulator_still_stops_at_once(
     world: World, emulator: Emulator, http: httpx.Client
 ) -> None:
-    """A stall gives the client a ReadTimeout on every service; stopping the emulator while
-    connections are stalled takes no longer than usual, and closes them."""
+    """A stall times out on every service; stopping the emulator ends stalled connections."""
     closed: list[BaseException] = []
 
     def hold(service: str) -> None:
@@ -139,8 +138,7 @@ def test_stall_seconds_closes_the_connection_unanswered(
 def test_drip_outlasts_the_read_timeout_without_tripping_it(
     world: World, emulator: Emulator, http: httpx.Client, service: str, method: str
 ) -> None:
-    """A dripped answer takes longer than the per-read timeout, never trips it, and is whole
-    (a HEAD, having no body, drips its headers)."""
+    """A dripped answer (or a HEAD's headers) outlasts the read timeout without tripping it."""
     world.inject_fault(service, "drip", times=1, drip_interval=0.06, drip_chunks=5)
     started = time.monotonic()
     answer = http.request(method, url(emulator, service), timeout=0.2)
@@ -435,8 +433,7 @@ def _replay(world: World, seed: int) -> list[tuple[str, str]]:
 def test_random_rate_is_about_right_reproducible_and_applicable(
     world: World, emulator: Emulator, http: httpx.Client
 ) -> None:
-    """A seeded 0.2 faults about 20 % of 500 requests, the same ones again with the same seed,
-    and only with faults each service (and GitHub endpoint) can show."""
+    """A seeded 0.2 faults ~20 % of requests, reproducibly, with faults each service can show."""
     world.set_chaos(0.2, seed=1234, stall_seconds=0.01, drip_interval=0.001, drip_chunks=2)
     log = _soak(world, http, emulator, 100)
     faulted = [entry for entry in log if entry[3]]

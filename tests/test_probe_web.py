@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import threading
+import time
 import tomllib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,11 +17,16 @@ import pytest
 
 from monitor.emulator import Emulator, World
 from monitor.model import Facts, Kind, Outcome, Source
-from monitor.probes.web import HostPools, Slots, WebProbe
+from monitor.probes.web import WebProbe
+from monitor.probes.web_addresses import REFUSED, Addresses
+from monitor.probes.web_transport import HostPools, Slots
 from tests.conftest import DATA
 
 NOW = datetime(2026, 11, 21, 6, tzinfo=UTC)
-CASES: list[dict[str, Any]] = tomllib.loads((DATA / "web.toml").read_text())["case"]
+TABLES: dict[str, Any] = tomllib.loads((DATA / "web.toml").read_text())
+CASES: list[dict[str, Any]] = TABLES["case"]
+ADDRESSES: list[dict[str, Any]] = TABLES["address"]
+REDIRECTS: list[dict[str, Any]] = TABLES["redirect"]
 
 
 def probe(**options: Any) -> WebProbe:
@@ -48,7 +56,7 @@ def check(
     "case", CASES, ids=[" then ".join(map(str, c["behaviour"])) for c in CASES]
 )
 def test_outcome_classes(world: World, emulator: Emulator, case: dict[str, Any]) -> None:
-    """Each way a page answers lands in its outcome class: ok, definitive, transient, bot wall."""
+    """Each way a page answers lands in its outcome class: ok, definitive, transient, refused."""
     world.set_page("/page", *case["behaviour"], slow_seconds=3.0, retry_after=0)
     observation = check(emulator, "/page")["/page"]
     assert observation.outcome is Outcome(case["outcome"])
@@ -248,3 +256,297 @@ def test_host_pools_keep_one_pool_per_host_and_close_the_least_recently_used() -
     asyncio.run(scenario())
     assert made == ["a.test", "b.test", "c.test"]
     assert closed[0] == "b.test" and sorted(closed) == ["a.test", "b.test", "c.test"]
+
+
+# --- refusals aimed at robots ------------------------------------------------------------------
+
+
+def mocked(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> WebProbe:
+    """A probe whose every request is answered by `handler` (no network, no emulator)."""
+    return probe(transport=httpx.MockTransport(handler), **options)
+
+
+WALL = "<html><head><title>Just a moment...</title></head><body>Checking…</body></html>"
+CAPTCHA = "<html><head><title>Security check</title></head><body>CAPTCHA</body></html>"
+PLAIN = "<html><head><title>503 Service Unavailable</title></head><body></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "outcome", "error"),
+    [
+        (503, {"cf-mitigated": "challenge"}, WALL, "refused", "bot wall (HTTP 503, cf-mitigated"),
+        (403, {"cf-mitigated": "challenge"}, WALL, "refused", "bot wall (HTTP 403, cf-mitigated"),
+        (503, {}, WALL, "refused", "bot wall (HTTP 503): Just a moment..."),
+        (403, {}, CAPTCHA, "refused", "bot wall (HTTP 403): Security check"),
+        (999, {}, "", "refused", "bot wall (HTTP 999)"),
+        (503, {}, PLAIN, "transient", "HTTP 503"),
+        (500, {}, PLAIN, "transient", "HTTP 500"),
+        (502, {"cf-ray": "8a1b2c3d4e5f"}, PLAIN, "transient", "HTTP 502"),
+    ],
+)
+def test_bot_walls_are_refused_and_plain_server_errors_transient(
+    status: int, headers: dict[str, str], body: str, outcome: str, error: str
+) -> None:
+    """Cloudflare challenges and captcha pages on 403/503, and 999, are refused; plain 5xx not."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(request.method)
+        return httpx.Response(status, headers={"content-type": "text/html"} | headers, text=body)
+
+    (found,) = mocked(answer).observe([Source("k", "https://walled.example/p", Kind.WEB)], NOW)
+    assert found.outcome is Outcome(outcome)
+    assert (found.error or "").startswith(error), found.error
+    # A bot wall is not asked again within the run; a plain server error is, twice.
+    assert len(asked) == (1 if outcome == "refused" else 3)
+
+
+def test_a_persistent_429_is_refused_after_the_in_run_retries(
+    world: World, emulator: Emulator
+) -> None:
+    """A 429 with a short Retry-After is asked again twice, then reported as rate limited."""
+    world.set_page("/busy", 429, retry_after=0)
+    found = check(emulator, "/busy")["/busy"]
+    assert found.outcome is Outcome.REFUSED and found.error == "rate limited (HTTP 429)"
+    assert len(world.requests("web")) == 3
+
+
+def test_a_host_backing_off_beyond_the_run_defers_its_other_pages(
+    world: World, emulator: Emulator
+) -> None:
+    """A 429 asking for more than `max_wait` is refused at once; the host's other pages wait."""
+    world.set_page("/busy", 429, retry_after=120)
+    world.set_page("/other", "ok")
+    web = probe(per_host=1)
+    found = check(emulator, "/busy", "/other", web=web)
+    assert found["/busy"].outcome is Outcome.REFUSED
+    assert found["/other"].outcome is Outcome.DEFERRED
+    assert [r.path for r in world.requests("web")] == ["/busy"]
+    assert web.figures().requests == 1 and web.figures().deferred == 1
+
+
+# --- redirects into private addresses ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case", ADDRESSES, ids=[f"{c['host']}{' mapped' if c.get('mapped') else ''}" for c in ADDRESSES]
+)
+def test_which_hosts_are_private(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback, link-local, private, unspecified and embedded IPv4 addresses are private."""
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(host).endswith(".invalid"):  # as a resolver answers NXDOMAIN, on any machine
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    addresses = Addresses(case.get("mapped", ()))
+    assert asyncio.run(addresses.private(case["host"])) is case["private"]
+
+
+@pytest.mark.parametrize(
+    "case", REDIRECTS, ids=[f"{c['origin']} -> {c['target']}" for c in REDIRECTS]
+)
+def test_which_redirects_are_refused(case: dict[str, Any]) -> None:
+    """Only a hop from a public host to a private address is refused; mapped names are public."""
+    addresses = Addresses(case.get("mapped", ()))
+    assert asyncio.run(addresses.refused(case["origin"], case["target"])) is case["refused"]
+
+
+@pytest.fixture
+def ipv6_listener() -> Iterator[socket.socket]:
+    """A listener on [::1] that never answers: connections made to it wait in its backlog."""
+    listener = socket.socket(socket.AF_INET6)
+    try:
+        listener.bind(("::1", 0))
+    except OSError:
+        listener.close()
+        pytest.skip("no IPv6 loopback on this machine")
+    listener.listen(8)
+    listener.setblocking(False)
+    yield listener
+    listener.close()
+
+
+def connections(listener: socket.socket) -> int:
+    """How many connections `listener` has received (taken from its backlog)."""
+    count = 0
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        connection.close()
+        count += 1
+
+
+def public(emulator: Emulator, *names: str, **options: Any) -> WebProbe:
+    """A probe that routes `names` to the emulator, as MONITOR_CONNECT_TO does for public hosts."""
+    route = emulator.web_url.removeprefix("http://")
+    return probe(connect_to=dict.fromkeys(names, route), **options)
+
+
+@pytest.mark.parametrize("target", ["loopback", "metadata", "ipv6", "localhost", "resolved"])
+def test_a_redirect_from_a_public_host_into_a_private_address_is_refused(
+    target: str,
+    world: World,
+    emulator: Emulator,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The target is never asked: the page is transient, with the contract's error."""
+    port = emulator.web_url.rsplit(":", 1)[1]
+    listener: socket.socket | None = None
+    if target == "ipv6":
+        listener = request.getfixturevalue("ipv6_listener")
+        location = f"http://[::1]:{listener.getsockname()[1]}/"
+    elif target == "resolved":
+        real = socket.getaddrinfo
+
+        def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+            return real("127.0.0.1" if host == "intranet.corp" else host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", resolve)
+        location = f"http://intranet.corp:{port}/secret"
+    else:
+        location = {
+            "loopback": f"http://127.0.0.1:{port}/secret",
+            "metadata": "http://169.254.169.254/latest/meta-data/",
+            "localhost": f"http://localhost:{port}/secret",
+        }[target]
+    world.set_page("/secret", "ok", title="Secret")
+    world.set_page("https://public.example/go", "redirect", redirect_status=302, location=location)
+    web = public(emulator, "public.example")
+    (found,) = web.observe([Source("k", "https://public.example/go", Kind.WEB)], NOW)
+    assert found.outcome is Outcome.TRANSIENT
+    assert (found.error or "").startswith(REFUSED), found.error
+    assert [(r.host, r.path) for r in world.requests("web")] == [("public.example", "/go")]
+    assert web.figures().requests == 1  # not asked again within the run either
+    if listener is not None:
+        assert connections(listener) == 0
+
+
+def test_allow_private_redirects_follows_them(world: World, emulator: Emulator) -> None:
+    """With `allow_private_redirects`, a public page redirecting to loopback is followed."""
+    port = emulator.web_url.rsplit(":", 1)[1]
+    world.set_page("/secret", "ok", title="Secret")
+    world.set_page(
+        "https://public.example/go",
+        "redirect",
+        redirect_status=302,
+        location=f"http://127.0.0.1:{port}/secret",
+    )
+    web = public(emulator, "public.example", allow_private_redirects=True)
+    (found,) = web.observe([Source("k", "https://public.example/go", Kind.WEB)], NOW)
+    assert found.outcome is Outcome.OK and found.facts.title == "Secret"
+    assert [r.path for r in world.requests("web")] == ["/go", "/secret"]
+
+
+def test_private_catalog_urls_and_redirects_between_private_addresses_are_followed(
+    world: World,
+) -> None:
+    """A catalog URL on 127.0.0.1 is trusted, and so are its redirects within private addresses."""
+    with Emulator(world, web_addresses=["127.0.0.2"]) as emulator:
+        (other,) = emulator.web_host_urls
+        world.set_page("/within", "redirect", redirect_status=301, location="/secret")
+        world.set_page("/across", "redirect", redirect_status=302, location=f"{other}/elsewhere")
+        world.set_page("/secret", "ok", title="Secret")
+        world.set_page(f"{other}/elsewhere", "ok", title="Elsewhere")
+        found = check(emulator, "/within", "/across")
+    assert found["/within"].outcome is Outcome.OK
+    assert found["/within"].facts.url == emulator.page_url("/secret")
+    assert found["/across"].outcome is Outcome.OK and found["/across"].facts.title == "Elsewhere"
+
+
+def test_a_redirect_between_public_hosts_is_followed(world: World, emulator: Emulator) -> None:
+    """Public to public is no concern of the rule: followed, and reported where it leads."""
+    world.set_page("https://public.example/old", "redirect", location="https://other.example/new")
+    world.set_page("https://other.example/new", "ok", title="New")
+    web = public(emulator, "public.example", "other.example")
+    (found,) = web.observe([Source("k", "https://public.example/old", Kind.WEB)], NOW)
+    assert found.outcome is Outcome.OK and found.facts.url == "https://other.example/new"
+
+
+# --- deadlines, hosts given up, stopping -------------------------------------------------------
+
+
+def test_a_stalled_host_is_given_up_after_three_timeouts(world: World, emulator: Emulator) -> None:
+    """20 pages on a host that never answers cost 3 timeouts; the others are told so at once."""
+    pages = [f"https://stalled.example/stalled/{i}" for i in range(20)]
+    for url in pages:
+        world.set_page(url, "ok")
+    world.set_page("https://fine.example/page", "ok")
+    world.chaos.inject("web", "stall", path="^/stalled/")
+    web = public(emulator, "stalled.example", "fine.example", per_host=1)
+    sources = [Source(url, url, Kind.WEB) for url in [*pages, "https://fine.example/page"]]
+    started = time.monotonic()
+    found = {o.key: o for o in web.observe(sources, NOW)}
+    assert time.monotonic() - started < 2.5  # 3 timeouts of 0.5 s, not 20 (or 60 with retries)
+    assert found["https://fine.example/page"].outcome is Outcome.OK
+    assert {found[url].outcome for url in pages} == {Outcome.TRANSIENT}
+    # The first two pages' retries, and every page after the third, are not asked.
+    errors = sorted(found[url].error or "" for url in pages)
+    assert errors[0].startswith("ReadTimeout")
+    assert (
+        errors[1:] == ["stalled.example timed out 3 times in a row: not asked again this run"] * 19
+    )
+    assert len([r for r in world.requests("web") if r.host == "stalled.example"]) == 3
+
+
+def test_a_black_holed_host_is_a_network_failure_after_three_connect_timeouts() -> None:
+    """Connect timeouts give the host up the same way, its pages counted as network failures."""
+    asked: list[str] = []
+
+    def black_hole(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    sources = [Source(f"k{i}", f"https://dark.example/{i}", Kind.WEB) for i in range(10)]
+    found = list(mocked(black_hole, per_host=1).observe(sources, NOW))
+    assert len(asked) == 3
+    assert {o.outcome for o in found} == {Outcome.NETWORK}
+
+
+def test_a_dripping_answer_is_cut_at_the_deadline(world: World, emulator: Emulator) -> None:
+    """A body trickling in faster than the read timeout still ends at the exchange's deadline."""
+    world.set_page("/drip", "ok")
+    world.chaos.inject("web", "drip", path="^/drip", drip_interval=0.2, drip_chunks=20)
+    started = time.monotonic()
+    found = check(emulator, "/drip")["/drip"]
+    elapsed = time.monotonic() - started
+    assert found.outcome is Outcome.TRANSIENT
+    assert found.error == "ExchangeTimeout: no complete answer within 0.75 s"
+    assert elapsed < 3.5  # three attempts of 0.75 s; uncut, each would take 4 s
+    assert len(world.requests("web")) == 3
+
+
+def test_a_truncated_body_is_transient(world: World, emulator: Emulator) -> None:
+    """A body cut short of its Content-Length is an unreadable answer, not a verdict."""
+    world.set_page("/cut", "ok")
+    world.chaos.inject("web", "truncated", path="^/cut")
+    found = check(emulator, "/cut")["/cut"]
+    assert found.outcome is Outcome.TRANSIENT
+    assert (found.error or "").startswith("unreadable answer (RemoteProtocolError: "), found.error
+
+
+def test_closing_the_generator_stops_every_request(world: World, emulator: Emulator) -> None:
+    """Closed after the first observation, the probe cancels what is in flight and asks no more."""
+    world.set_page("/fast", "ok")
+    world.chaos.inject("web", "stall", path="^/stall")
+    paths = ["/fast", *(f"/stall{i}" for i in range(10))]
+    sources = [Source(p, emulator.page_url(p), Kind.WEB) for p in paths]
+    observations = probe().observe(sources, NOW)
+    assert next(observations).key == "/fast"
+    started = time.monotonic()
+    observations.close()
+    assert time.monotonic() - started < 1.0
+    assert not [t for t in threading.enumerate() if t.name == "web-checks" and t.is_alive()]
+    time.sleep(0.2)  # requests sent before the close reach the log
+    asked = len(world.requests("web"))
+    time.sleep(1.0)  # two timeouts: a probe still running would retry and ask the other pages
+    assert len(world.requests("web")) == asked <= 5  # /fast, and the 4 stalled in flight
+    deadline = time.monotonic() + 2
+    while world.chaos.held and time.monotonic() < deadline:  # the stalled requests were dropped
+        time.sleep(0.05)
+    assert world.chaos.held == 0

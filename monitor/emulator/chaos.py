@@ -310,6 +310,8 @@ class Chaos:
         self.seed: int | None = None
         self.faults: tuple[Fault, ...] | None = None
         self.services: frozenset[str] | None = None
+        #: (service, fault) pairs never drawn at random
+        self.spared: frozenset[tuple[str, Fault]] = frozenset()
         #: the options of randomly drawn faults (`set_rate(..., **options)` sets them)
         self.options = RANDOM_DEFAULTS
         self.injected: Counter[tuple[str, str]] = Counter()
@@ -357,11 +359,13 @@ class Chaos:
         seed: int | None = None,
         faults: Iterable[Fault | str] | None = None,
         services: Iterable[str] | None = None,
-        **options: object,
+        spare: Iterable[tuple[str, Fault | str]] = (),
+        **options: float | int | str | None,
     ) -> None:
         """Fault each request (of `services`, default all) with probability `rate`, drawing
-        the fault among `faults` (default all) that its service can show. `seed` makes the
-        draws reproducible; without one a seed is chosen and reported by `stats()`."""
+        the fault among `faults` (default all) that its service can show, never one of the
+        (service, fault) pairs in `spare`. `seed` makes the draws reproducible; without one
+        a seed is chosen and reported by `stats()`."""
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"the chaos rate must be within [0, 1], not {rate}")
         chosen = None if faults is None else tuple(_fault(f) for f in faults)
@@ -374,6 +378,7 @@ class Chaos:
             seed = random.SystemRandom().randrange(2**32)
         with self._lock:
             self.rate, self.seed, self.faults, self.services = rate, seed, chosen, wanted
+            self.spared = frozenset((service, _fault(fault)) for service, fault in spare)
             self.options = settings
             self._rng = random.Random(seed)
 
@@ -383,6 +388,7 @@ class Chaos:
             self._rules = [r for r in self._rules if service is not None and r.service != service]
             if service is None:
                 self.rate, self.faults, self.services = 0.0, None, None
+                self.spared = frozenset()
 
     @property
     def rules(self) -> list[Rule]:
@@ -408,7 +414,11 @@ class Chaos:
                 and (self.services is None or service in self.services)
                 and self._rng.random() < self.rate
             ):
-                candidates = [f for f in possible if self.faults is None or f in self.faults]
+                candidates = [
+                    f
+                    for f in possible
+                    if (self.faults is None or f in self.faults) and (service, f) not in self.spared
+                ]
                 if candidates:
                     fault = self._rng.choice(candidates)
                     injection = self._draw(service, row, fault, self.options, None)

@@ -732,10 +732,13 @@ class World:
         seed: int | None = None,
         faults: Iterable[Fault | str] | None = None,
         services: Iterable[str] | None = None,
-        **options: object,
+        spare: Iterable[tuple[str, Fault | str]] = (),
+        **options: float | int | str | None,
     ) -> None:
         """Fault each request with probability `rate` (0 turns it off), reproducibly with `seed`."""
-        self.chaos.set_rate(rate, seed=seed, faults=faults, services=services, **options)
+        self.chaos.set_rate(
+            rate, seed=seed, faults=faults, services=services, spare=spare, **options
+        )
 
     def clear_faults(self, service: str | None = None) -> None:
         """Remove injected faults (of one service) and, when `service` is None, the rate."""

@@ -1,66 +1,79 @@
-"""Hugging Face models, datasets, spaces and owners, through huggingface_hub's `HfApi`.
+"""Hugging Face models, datasets, spaces and owners, checked through the Hub's API.
 
-Each repository is one `*_info` call asking (`expand`) for only the properties
-the monitor reads; where many entries share an owner, one
-`list_models(author=…, expand=[…])` call serves all of them and only the ones
-it does not list (renamed, deleted, private) are asked for one by one. Calls run
-a few at a time in threads, as the Hub's 5-minute budget allows.
+Owns what to ask the Hub for each source, and what each answer means as an `Observation`;
+how a request is made, timed, retried and given up on is `huggingface_http`'s.
 
-The answers become outcomes as the Hub means them: a different `id` than the
-one asked for is a rename (the Hub answered 307); `RepositoryNotFoundError` is
-not-found (after `GatedRepoError`, its subclass, which metadata calls do not
-raise anyway); `DisabledRepoError` is blocked; a 429 defers everything not yet
-asked to the next run. The endpoint is passed explicitly (huggingface_hub reads
-`HF_ENDPOINT` only at import) and the HTTP client has a timeout (its default
-has none): `install_client` sets both up and counts the requests.
+Each repository is one `GET /api/{models,datasets,spaces}/{id}` asking (`expand`) only for
+what monitor reads; an owner with `list_threshold` entries or more is served by one paged
+listing (`/api/models?author=…&expand=…`), and what it does not list (renamed, deleted,
+private), or all of it if the listing fails, is asked one by one. Owners are
+`/api/{organizations,users}/{name}/overview`. Answers become `ModelInfo`, `DatasetInfo` and
+`SpaceInfo` as huggingface_hub builds them, and errors are read by its
+`hf_raise_for_status`; `HfApi`'s methods themselves are not called, because `model_info`
+sends `timeout=None` (no timeout at all) and the listings go through `http_backoff`.
+
+What answers mean: a different `id` than the one asked for is a rename (the Hub answered
+307). RepoNotFound (404, or the anonymous 401) is not-found only when the Hub itself says so
+(its `X-Error-Code`, or its JSON: never a proxy's page); a gated error says the repository
+exists (metadata calls do not raise it anyway; `GatedRepoError` is a subclass of
+`RepositoryNotFoundError`, so it is caught first); `DisabledRepoError` is blocked. An id
+the Hub cannot hold (`validate_repo_id` refuses it) is not-found without a request.
+Everything else is transient, never not-found (see `huggingface_http`).
+
+`workers` daemon threads take tasks from a queue. Closing the generator sets a stop flag,
+checked before every request, that also ends any pause between retries: no further request
+is made, and nothing is left for the interpreter to wait for at exit; a request already in
+flight ends at its timeout. A bug in a worker is raised again by the generator, for the
+runner to isolate.
 """
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx2
-from huggingface_hub import HfApi, set_client_factory
-from huggingface_hub.errors import (
-    DisabledRepoError,
-    GatedRepoError,
-    HfHubHTTPError,
-    RepositoryNotFoundError,
-)
+import huggingface_hub as hub
+from huggingface_hub import errors
+from huggingface_hub.utils._headers import build_hf_headers
 from huggingface_hub.utils._http import hf_request_event_hook
+from huggingface_hub.utils._validators import validate_repo_id
 
 from monitor.model import Facts, Kind, Observation, Outcome, Source
 from monitor.probes import Figures
+from monitor.probes.huggingface_http import (
+    HubClient,
+    Params,
+    Run,
+    Stopped,
+    Verdict,
+    is_json,
+    read_json,
+    unreadable,
+)
 
 TYPES = {Kind.HF_MODEL: "model", Kind.HF_DATASET: "dataset", Kind.HF_SPACE: "space"}
 #: what a model's or a dataset's answer must carry (a space has no downloads or gating)
-_REPO_EXPAND = [
-    "likes",
-    "downloads",
-    "lastModified",
-    "sha",
-    "gated",
-    "disabled",
-    "private",
-    "cardData",
-    "tags",
-    "author",
-]
+_REPO_EXPAND = "likes downloads lastModified sha gated disabled private cardData tags author"
 EXPAND = {
-    "model": _REPO_EXPAND,
-    "dataset": _REPO_EXPAND,
-    "space": ["likes", "lastModified", "sha", "disabled", "private", "cardData", "tags", "author"],
+    "model": _REPO_EXPAND.split(),
+    "dataset": _REPO_EXPAND.split(),
+    "space": "likes lastModified sha disabled private cardData tags author".split(),
 }
+#: an owner with more than 100 pages of 1,000 repositories is a loop, not an owner
+MAX_PAGES = 100
+BAD_TOKEN = "Invalid credentials in Authorization header"
 
 
 class RequestCounter:
-    """Counts the HTTP requests huggingface_hub makes (an httpx2 event hook)."""
+    """Counts the HTTP requests huggingface_hub's client makes (an httpx2 event hook)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -72,7 +85,11 @@ class RequestCounter:
 
 
 def install_client(timeout: float) -> RequestCounter:
-    """Give huggingface_hub an HTTP client with a timeout, counting its requests."""
+    """Give huggingface_hub an HTTP client with a timeout, counting its requests.
+
+    The probe passes its own timeout on every request and reads each answer against a
+    deadline; this timeout covers anything else in the process that uses huggingface_hub
+    (its default client has none)."""
     counter = RequestCounter()
 
     def factory() -> httpx2.Client:
@@ -82,7 +99,7 @@ def install_client(timeout: float) -> RequestCounter:
             timeout=timeout,
         )
 
-    set_client_factory(factory)
+    hub.set_client_factory(factory)
     return counter
 
 
@@ -94,6 +111,17 @@ def repo_id(source: Source) -> str:
     return "/".join(parts[:2])
 
 
+@dataclass(frozen=True)
+class _Task:
+    """Sources one worker checks together: one listing of (type, owner), or one source."""
+
+    sources: list[Source]
+    listing: tuple[str, str] | None = None
+
+
+_DONE = object()  # a worker finished a task
+
+
 class HuggingFaceProbe:
     """Checks `hf_model`, `hf_dataset`, `hf_space` and `hf_owner` sources."""
 
@@ -101,203 +129,248 @@ class HuggingFaceProbe:
 
     def __init__(
         self,
-        api: HfApi,
+        api: hub.HfApi,
         *,
         token: str | None,
         counter: Callable[[], int],
         workers: int = 4,
         list_threshold: int = 5,
         endpoint_host: str | None = None,
+        timeout: float = 20.0,
+        backoff: float = 1.0,
     ) -> None:
         self.api = api
         # False stops huggingface_hub from sending a token saved on this machine.
         self.token: str | bool = token or False
         self.counter = counter
-        self.workers = workers
+        self.workers = max(1, workers)
         self.list_threshold = list_threshold
         self.host = endpoint_host or urlsplit(api.endpoint).netloc or "huggingface.co"
-        self._figures = Figures()
+        headers = build_hf_headers(
+            token=self.token,
+            library_name=api.library_name,
+            library_version=api.library_version,
+            user_agent=api.user_agent,
+            headers=api.headers,
+        )
+        self.hub = HubClient(api.endpoint, headers, timeout=timeout, backoff=backoff)
+        self.endpoint = self.hub.endpoint
         self._start = counter()
-        self._spent = threading.Event()
 
     def figures(self) -> Figures:
-        self._figures.requests = self.counter() - self._start
-        self._figures.points = self._figures.requests
-        return self._figures
+        with self.hub.lock:
+            figures = self.hub.figures
+            figures.requests = figures.points = self.counter() - self._start
+            return figures
 
-    def observe(self, sources: Sequence[Source], now: datetime) -> Iterator[Observation]:
-        wanted = [s for s in sources if s.kind in TYPES or s.kind is Kind.HF_OWNER]
+    # --- the run: tasks for daemon workers ---------------------------------------------------
+
+    def observe(
+        self, sources: Sequence[Source], now: datetime
+    ) -> Generator[Observation, None, None]:
+        """One observation per source as answers arrive; closed, no further request."""
+        tasks = self._plan(sources)
+        run = Run(now)
+        work: queue.SimpleQueue[_Task] = queue.SimpleQueue()
+        results: queue.SimpleQueue[object] = queue.SimpleQueue()
+        for task in tasks:
+            work.put(task)
+        for number in range(min(self.workers, len(tasks))):
+            worker = threading.Thread(
+                target=self._work, args=(run, work, results), name=f"hf-probe-{number}"
+            )
+            worker.daemon = True  # never waited for at exit; a stalled call ends at its timeout
+            worker.start()
+        try:
+            unfinished = len(tasks)
+            while unfinished:
+                item = results.get()
+                if item is _DONE:
+                    unfinished -= 1
+                elif isinstance(item, BaseException):
+                    raise item  # a bug in a worker: the runner isolates it
+                elif isinstance(item, Observation):
+                    if item.outcome is Outcome.DEFERRED:
+                        with self.hub.lock:
+                            self.hub.figures.deferred += 1
+                    yield item
+        finally:
+            run.close()  # finished, closed or failed: the workers make no further request
+            if (line := run.summary()) is not None:
+                self.hub.note(line)
+
+    def _plan(self, sources: Sequence[Source]) -> list[_Task]:
         singles: list[Source] = []
         crowds: dict[tuple[str, str], list[Source]] = defaultdict(list)
-        for source in wanted:
+        for source in sources:
             if source.kind in TYPES and "/" in repo_id(source):
                 crowds[(TYPES[source.kind], repo_id(source).split("/")[0].lower())].append(source)
-            else:
+            elif source.kind in TYPES or source.kind is Kind.HF_OWNER:
                 singles.append(source)
-        listed: list[tuple[str, str, list[Source]]] = []
-        for (kind, owner), group in crowds.items():
+        tasks: list[_Task] = []
+        for listing, group in crowds.items():
             if len(group) >= self.list_threshold:
-                listed.append((kind, owner, group))
+                tasks.append(_Task(group, listing))
             else:
                 singles.extend(group)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="hf") as pool:
-            pending: set[Future[list[Observation]]] = set()
-            for kind, owner, group in listed:
-                pending.add(pool.submit(self._list, kind, owner, group, now))
-            for source in singles:
-                pending.add(pool.submit(self._single, source, now))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    for observation in future.result():
-                        if observation.outcome is Outcome.DEFERRED:
-                            self._figures.deferred += 1
-                        yield observation
+        return tasks + [_Task([source]) for source in singles]
 
-    # --- one repository or owner -------------------------------------------------------------
-
-    def _one(self, source: Source, now: datetime) -> Observation:
-        if self._spent.is_set():
-            return Observation(source.key, now, Outcome.DEFERRED, host=self.host)
-        try:
-            if source.kind is Kind.HF_OWNER:
-                return self._owner(source, now)
-            kind = TYPES[source.kind]
-            info = self._info(kind)(repo_id(source), expand=EXPAND[kind], token=self.token)
-            return Observation(
-                source.key, now, Outcome.OK, _facts(kind, info), http_status=200, host=self.host
-            )
-        except Exception as exc:  # every remote failure becomes an observation
-            return self._failure(source, now, exc)
-
-    def _single(self, source: Source, now: datetime) -> list[Observation]:
-        return [self._one(source, now)]
-
-    def _info(self, kind: str) -> Callable[..., Any]:
-        calls: dict[str, Callable[..., Any]] = {
-            "model": self.api.model_info,
-            "dataset": self.api.dataset_info,
-            "space": self.api.space_info,
-        }
-        return calls[kind]
-
-    def _owner(self, source: Source, now: datetime) -> Observation:
-        name = repo_id(source).split("/")[0]
-        guess = source.last.owner_type if source.last and source.last.owner_type else "org"
-        order = ["org", "user"] if guess == "org" else ["user", "org"]
-        for kind in order:
+    def _work(
+        self, run: Run, work: queue.SimpleQueue[_Task], results: queue.SimpleQueue[object]
+    ) -> None:
+        while not run.stop.is_set():
             try:
-                if kind == "org":
-                    self.api.get_organization_overview(name, token=self.token)
-                else:
-                    self.api.get_user_overview(name, token=self.token)
-            except HfHubHTTPError as exc:
-                if exc.response is not None and exc.response.status_code == 404:
-                    continue
-                raise
-            return Observation(
-                source.key,
-                now,
-                Outcome.OK,
-                Facts(name=name, url=f"https://huggingface.co/{name}", owner_type=kind),
-                http_status=200,
-                host=self.host,
-            )
-        return Observation(
-            source.key,
-            now,
-            Outcome.NOT_FOUND,
-            http_status=404,
-            error="no such user or organisation",
-            host=self.host,
-        )
+                task = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self._do(run, task, results.put)
+            except Stopped:
+                return
+            except BaseException as exc:  # a bug: raised again in the generator's thread
+                results.put(exc)
+                return
+            results.put(_DONE)
 
-    def _list(self, kind: str, owner: str, group: list[Source], now: datetime) -> list[Observation]:
-        """One paged listing of an owner's repositories serves every entry it contains."""
-        if self._spent.is_set():
-            return [Observation(s.key, now, Outcome.DEFERRED, host=self.host) for s in group]
-        listers: dict[str, Callable[..., Any]] = {
-            "model": self.api.list_models,
-            "dataset": self.api.list_datasets,
-            "space": self.api.list_spaces,
-        }
-        lister = listers[kind]
-        try:
-            found = {
-                info.id.lower(): info
-                for info in lister(author=owner, expand=EXPAND[kind], token=self.token)
-            }
-        except Exception:  # a listing that fails costs nothing: ask one by one
-            return [self._one(s, now) for s in group]
-        observations = []
-        for source in group:
+    def _do(self, run: Run, task: _Task, emit: Callable[[object], None]) -> None:
+        found: dict[str, Any] = {}
+        if task.listing is not None:
+            # A listing that fails costs only itself: its entries are asked one by one
+            # (and see at once a Hub that is spent or down).
+            with contextlib.suppress(Verdict):
+                found = self._listing(run, *task.listing)
+        for source in task.sources:
             info = found.get(repo_id(source).lower())
             if info is None:
-                observations.append(self._one(source, now))
+                emit(self._one(run, source))
             else:
-                observations.append(
-                    Observation(
-                        source.key,
-                        now,
-                        Outcome.OK,
-                        _facts(kind, info),
-                        http_status=200,
-                        host=self.host,
-                    )
-                )
-        return observations
+                run.judged(Outcome.OK)
+                emit(self._ok(source, run.now, info))
 
-    def _failure(self, source: Source, now: datetime, exc: Exception) -> Observation:
-        status = None
-        response = getattr(exc, "response", None)
-        if response is not None:
-            status = response.status_code
-        message = f"{type(exc).__name__}: {exc}".split("\n")[0][:300]
-        if isinstance(exc, GatedRepoError):
+    # --- what each source asks ---------------------------------------------------------------
+
+    def _one(self, run: Run, source: Source) -> Observation:
+        try:
+            if source.kind is Kind.HF_OWNER:
+                observation = self._owner(run, source)
+            else:
+                observation = self._repo(run, source)
+        except Verdict as verdict:
+            run.judged(verdict.outcome, unasked=verdict.unasked)
+            return Observation(
+                source.key,
+                run.now,
+                verdict.outcome,
+                verdict.facts,
+                verdict.status,
+                verdict.error,
+                host=self.host,
+            )
+        run.judged(observation.outcome)
+        return observation
+
+    def _repo(self, run: Run, source: Source) -> Observation:
+        kind, name = TYPES[source.kind], repo_id(source)
+        try:
+            validate_repo_id(name)
+        except errors.HFValidationError as exc:
+            # The Hub cannot hold such an id (`catalog check` flags it too): nothing to ask.
+            error = f"not a valid Hub id: {exc}".splitlines()[0][:300]
+            raise Verdict(Outcome.NOT_FOUND, error) from None
+        response = self.hub.get(run, f"{self.endpoint}/api/{kind}s/{name}", _expand(kind))
+        if not response.is_success:
+            raise self._refused(run, response)
+        return self._ok(source, run.now, _info(kind, read_json(response, dict)))
+
+    def _owner(self, run: Run, source: Source) -> Observation:
+        name = repo_id(source).split("/")[0]
+        guess = source.last.owner_type if source.last and source.last.owner_type else "org"
+        for kind in ["org", "user"] if guess == "org" else ["user", "org"]:
+            segment = "organizations" if kind == "org" else "users"
+            url = f"{self.endpoint}/api/{segment}/{quote(name, safe='')}/overview"
+            response = self.hub.get(run, url)
+            if response.status_code == 404 and is_json(response):
+                continue  # the Hub says: not this kind of owner
+            if not response.is_success:
+                raise self._refused(run, response)
+            read_json(response, dict)  # a portal's page is not an owner
+            facts = Facts(name=name, url=f"https://huggingface.co/{name}", owner_type=kind)
+            return Observation(source.key, run.now, Outcome.OK, facts, 200, host=self.host)
+        raise Verdict(Outcome.NOT_FOUND, "no such user or organisation", 404)
+
+    def _listing(self, run: Run, kind: str, owner: str) -> dict[str, Any]:
+        """Every repository of `kind` an owner has, by lowercased id: our pager, not
+        huggingface_hub's `paginate` (whose `http_backoff` would sleep through a 429)."""
+        url: str | None = f"{self.endpoint}/api/{kind}s"
+        params: Params = [("author", owner), *_expand(kind)]
+        found: dict[str, Any] = {}
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            if url is None or url in seen:
+                raise unreadable("a listing whose next page repeats an earlier one")
+            seen.add(url)
+            # Not retried: the entries of a listing that fails are asked one by one.
+            response = self.hub.get(run, url, params, retries=0)
+            if not response.is_success:
+                raise Verdict(Outcome.TRANSIENT, f"the listing answered {response.status_code}")
+            for item in read_json(response, list):
+                info = _info(kind, item)
+                found[info.id.lower()] = info
+            url, params = self.hub.next_page(response), None
+            if url is None:
+                return found
+        raise unreadable(f"a listing of more than {MAX_PAGES} pages")
+
+    def _ok(self, source: Source, now: datetime, info: Any) -> Observation:
+        facts = _facts(TYPES.get(source.kind, "model"), info)
+        return Observation(source.key, now, Outcome.OK, facts, 200, host=self.host)
+
+    def _refused(self, run: Run, response: httpx2.Response) -> Verdict:
+        """A 3xx or 4xx answer, as huggingface_hub reads it, trusting only the Hub's own."""
+        status = response.status_code
+        said = response.headers.get("X-Error-Code") == "RepoNotFound" or is_json(response)
+        try:
+            hub.hf_raise_for_status(response)
+        except errors.GatedRepoError:
             # Metadata of gated repos is public; a gated error here says the repo exists.
-            return Observation(
-                source.key,
-                now,
-                Outcome.OK,
-                Facts(gated="manual"),
-                http_status=status,
-                host=self.host,
-            )
-        if isinstance(exc, RepositoryNotFoundError):
-            return Observation(
-                source.key,
-                now,
-                Outcome.NOT_FOUND,
-                http_status=status,
-                error="repository not found",
-                host=self.host,
-            )
-        if isinstance(exc, DisabledRepoError):
-            return Observation(
-                source.key,
-                now,
-                Outcome.BLOCKED,
-                http_status=status,
-                error="disabled by the Hub",
-                host=self.host,
-            )
-        if status == 429:
-            self._spent.set()
-            return Observation(source.key, now, Outcome.DEFERRED, http_status=429, host=self.host)
-        if isinstance(exc, httpx2.ConnectError):
-            return Observation(source.key, now, Outcome.NETWORK, error=message, host=self.host)
-        if status == 404 and source.kind is Kind.HF_OWNER:
-            return Observation(source.key, now, Outcome.NOT_FOUND, http_status=404, host=self.host)
-        if isinstance(exc, HfHubHTTPError | httpx2.HTTPError):
-            return Observation(
-                source.key,
-                now,
-                Outcome.TRANSIENT,
-                http_status=status,
-                error=message,
-                host=self.host,
-            )
-        raise exc
+            return Verdict(Outcome.OK, None, status, Facts(gated="manual"))
+        except errors.RepositoryNotFoundError:
+            if not said:
+                return unreadable(f"a {status} page that is not the Hub's (a proxy?)", status)
+            return Verdict(Outcome.NOT_FOUND, "repository not found", status)
+        except errors.DisabledRepoError:
+            return Verdict(Outcome.BLOCKED, "disabled by the Hub", status)
+        except errors.HfHubHTTPError as exc:
+            if status == 401 and response.headers.get("X-Error-Message") == BAD_TOKEN:
+                why = "the Hub refused the token (401 Invalid credentials): check HF_TOKEN"
+                return run.defer(why, status)
+            # huggingface_hub's messages may open with blank lines ("\n\n403 Forbidden: …")
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            message = lines[0] if lines else f"the Hub answered {status}"
+            return Verdict(Outcome.TRANSIENT, message[:300], status)
+        except Exception:  # its reading of an error body that no Hub would send
+            return Verdict(Outcome.TRANSIENT, f"the Hub answered {status}", status)
+        return unreadable(f"HTTP {status} where JSON was expected", status)
+
+
+def _expand(kind: str) -> list[tuple[str, str]]:
+    # huggingface_hub's spelling (`expand=a&expand=b`), which the Hub accepts
+    return [("expand", value) for value in EXPAND[kind]]
+
+
+def _info(kind: str, item: Any) -> Any:
+    """`ModelInfo`/`DatasetInfo`/`SpaceInfo` as huggingface_hub builds them from an answer."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+        raise unreadable(f"a {kind} without an id")
+    try:
+        built: Callable[..., Any] = {
+            "model": hub.ModelInfo,
+            "dataset": hub.DatasetInfo,
+            "space": hub.SpaceInfo,
+        }[kind]
+        return built(**{"siblings": None, **item})
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise unreadable(f"a {kind} that does not read ({type(exc).__name__}: {exc})") from None
 
 
 def _licence(info: Any) -> str:
@@ -305,28 +378,36 @@ def _licence(info: Any) -> str:
     licence = getattr(card, "license", None) if card is not None else None
     if isinstance(licence, list):
         licence = licence[0] if licence else None
-    if not licence:
-        for tag in getattr(info, "tags", None) or []:
-            if tag.startswith("license:"):
+    tags = getattr(info, "tags", None)
+    if not licence and isinstance(tags, list):
+        for tag in tags:
+            if isinstance(tag, str) and tag.startswith("license:"):
                 licence = tag.removeprefix("license:")
                 break
     return str(licence) if licence else "NONE"
 
 
+def _typed(value: Any, kind: type[Any]) -> Any:
+    """`value` if it is a `kind` (a bool is no count), else None: "not reported"."""
+    wrong = isinstance(value, bool) and kind is not bool
+    return value if isinstance(value, kind) and not wrong else None
+
+
 def _facts(kind: str, info: Any) -> Facts:
+    """What monitor keeps of an answer; a value of the wrong type is "not reported"."""
     prefix = "" if kind == "model" else f"{kind}s/"
     modified = getattr(info, "last_modified", None)
     gated = getattr(info, "gated", None)
     return Facts(
-        remote_id=getattr(info, "_id", None),
+        remote_id=_typed(getattr(info, "_id", None), str),
         name=info.id,
         url=f"https://huggingface.co/{prefix}{info.id}",
-        stars=getattr(info, "likes", None),
-        downloads=getattr(info, "downloads", None),
+        stars=_typed(getattr(info, "likes", None), int),
+        downloads=_typed(getattr(info, "downloads", None), int),
         last_commit=modified.astimezone(UTC) if isinstance(modified, datetime) else None,
         license=_licence(info),
-        gated=None if gated is None else str(gated).lower(),
-        disabled=getattr(info, "disabled", None),
-        private=getattr(info, "private", None),
-        sha=getattr(info, "sha", None),
+        gated=str(gated).lower() if isinstance(gated, bool | str) else None,
+        disabled=_typed(getattr(info, "disabled", None), bool),
+        private=_typed(getattr(info, "private", None), bool),
+        sha=_typed(getattr(info, "sha", None), str),
     )

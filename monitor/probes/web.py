@@ -6,18 +6,23 @@ httpx, asynchronously, within limits that keep monitor polite: at most
 503 with `Retry-After` left alone until then. When the overall limit binds, a free
 slot goes first to the host with the most pages still to check (the one that
 decides when the run ends). Each host has its own small pool of kept-alive
-connections (`HostPools`), so a run opens about `per_host` connections per host,
-not one per request.
+connections.
+
+    web.py            the probe: limits, HEAD/GET, redirects, retries, deadlines, stopping
+    web_answers.py    what an answer means (the outcome classes below)
+    web_addresses.py  which redirects are refused (public host -> private address)
+    web_transport.py  the overall limit (Slots), per-host pools, MONITOR_CONNECT_TO
 
 A page known to be alive is asked with HEAD first. GET follows when HEAD is
-refused or unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
+rejected or unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
 connections: many servers answer HEAD worse than GET), and for an HTML page
 whose validators (ETag, Last-Modified, length) changed, to read its start and
 catch a soft 404. A page seen for the first time, or failing at its last
 check, is asked with GET alone: that GET would follow the HEAD anyway (a new
 HTML page must be read; a failure must be confirmed by GET), so the HEAD would
 only double the requests. Redirects are followed hop by hop and the chain is
-kept.
+kept; a redirect from a public host into a loopback, link-local or private
+address is not followed (web_addresses.py; `allow_private_redirects` allows it).
 
 What the answers mean (the outcome classes):
 
@@ -26,57 +31,89 @@ What the answers mean (the outcome classes):
 - definitive failure (`NOT_FOUND`): 404, 410, an unknown host, and soft 404s
   (a 200 whose title or heading says "not found", or a deep link redirected to
   the site's home page);
-- transient: timeouts, resets, 5xx, 429, and bot walls (403 with
-  `cf-mitigated`, LinkedIn's 999, a captcha page): these never make a link dead;
-- network (`NETWORK`): the host could not be reached at all.
+- refused (`REFUSED`): answers aimed at robots, not news of the page: LinkedIn's
+  999, a 403 or 503 with `cf-mitigated` (Cloudflare's challenge), a captcha or
+  challenge page (on 200, 403 or 503), and a 429 still there after the in-run
+  retries (or asking for a longer wait than a run gives). The page may well work
+  for people; the policy makes a long streak `unverifiable`, never dead;
+- transient (`TRANSIENT`): timeouts, resets, unreadable answers (a body cut
+  short), 5xx and other 4xx, a refused redirect into a private address, and
+  the pages of a host given up on for the run after repeated timeouts;
+- network (`NETWORK`): the host could not be reached at all;
+- deferred (`DEFERRED`): not asked, because the host asked (Retry-After) to be
+  left alone for longer than `max_wait`: due again next run.
 
-Transient failures are retried twice within the run, with GET and backoff (a
-`Retry-After` longer than `max_wait` is not waited for). Whether a failure
-counts is for the policy and the runner (a degraded run counts none).
+Transient failures and 429s are retried twice within the run, with GET and
+backoff (a `Retry-After` longer than `max_wait` is not waited for). Whether a
+failure counts is for the policy and the runner (a degraded run counts none).
+
+Every exchange has a wall-clock deadline (`EXCHANGE_FACTOR` times `timeout`):
+httpx's timeout bounds each phase (connecting, each read), so a body dripping a
+byte a second would otherwise hold a request for ever. A host is given up for
+the rest of the run when it cannot be connected to, or when `down_after`
+requests to it in a row time out: its other pages get that failure at once,
+so a black-holed host with 100 pages costs a few timeouts, not 100.
+
+The checks run on an event loop in a thread of their own; `observe()` yields
+their observations as they come. Closing its generator (the runner does when a
+service overruns its deadline or the run is stopped) cancels every check still
+going: no further request leaves, and the thread ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import queue
-import re
 import threading
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from monitor.catalog.kinds import NotAWebURL, identify
-from monitor.model import Facts, Kind, Observation, Outcome, Source
+from monitor.model import Kind, Observation, Outcome, Source
 from monitor.probes import Figures
+from monitor.probes.web_addresses import Addresses
+from monitor.probes.web_answers import (
+    Answer,
+    ExchangeTimeout,
+    HostBackedOff,
+    HostDown,
+    RedirectRefused,
+    Stopped,
+    classify,
+    is_html,
+    retry_after_seconds,
+    validators_of,
+)
+from monitor.probes.web_transport import ConnectTo, HostPools, Slots
 from monitor.settings import DEFAULT_USER_AGENT
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 MAX_HOPS = 10
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 SNIFF_BYTES = 32_768
 RETRIES = 2
+#: A whole exchange (connecting, the headers, the start of the body) may take this many
+#: times `timeout`: enough for a slow connect and a slow first byte, not for a drip.
+EXCHANGE_FACTOR = 1.5
+#: How long closing the generator waits for the checks' thread to end.
+STOP_WAIT = 5.0
 #: HEAD answers not worth believing before a GET has confirmed them.
 HEAD_DOUBTFUL = frozenset({400, 401, 403, 404, 405, 429, 501, 999}) | frozenset(range(500, 600))
-BOT_WALL_TITLE = re.compile(
-    r"captcha|are you (a )?(human|robot)|attention required|just a moment|access denied|"
-    r"verify you are human|unusual traffic|security check",
-    re.IGNORECASE,
+#: Errors after which a page is not asked with GET as well: they say nothing of HEAD.
+METHOD_NEUTRAL = (
+    httpx.TimeoutException,
+    httpx.ConnectError,
+    HostBackedOff,
+    HostDown,
+    Stopped,
+    RedirectRefused,
 )
-NOT_FOUND_TITLE = re.compile(
-    r"\b404\b|not found|page (does not|doesn.t) exist|no longer (available|exists)|"
-    r"page not found|找不到|页面不存在|不存在的页面|ページが見つかりません",
-    re.IGNORECASE,
-)
-TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass
@@ -86,8 +123,10 @@ class _Host:
     limit: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_at: float = 0.0  # no request to this host before this monotonic time
-    #: the host could not be reached at all this run: its other pages need not try
-    unreachable: httpx.ConnectError | None = None
+    #: why the host is given up for the run (it could not be connected to, or timed out
+    #: too often): its other pages get this error without being asked
+    gone: httpx.TransportError | None = None
+    timeouts: int = 0  # requests in a row that timed out
     pending: int = 0  # pages of this host not checked yet: its priority for overall slots
 
 
@@ -97,6 +136,10 @@ class _Run:
 
     per_host: int
     overall: Slots
+    #: the private-redirect rule, None when private redirects are allowed
+    addresses: Addresses | None = None
+    #: set when the generator is closed: no request may leave after that
+    stopping: threading.Event = field(default_factory=threading.Event)
     hosts: dict[str, _Host] = field(default_factory=dict)
 
     def host(self, name: str) -> _Host:
@@ -106,16 +149,31 @@ class _Run:
         return host
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The last response of a chain, or the reason there was none."""
+class _Control:
+    """How the consumer's thread stops the checks running on the worker's event loop."""
 
-    status: int | None
-    url: str
-    chain: tuple[tuple[int, str], ...] = ()
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: str = ""
-    error: BaseException | None = None
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    def attach(self) -> bool:
+        """Called first on the worker's loop; False when already stopped (nothing to do)."""
+        with self._lock:
+            if self.stopping.is_set():
+                return False
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            return True
+
+    def stop(self) -> None:
+        """No request leaves after this; the checks in flight are cancelled."""
+        with self._lock:
+            self.stopping.set()
+            loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing left to stop
+                loop.call_soon_threadsafe(task.cancel)
 
 
 class WebProbe:
@@ -135,31 +193,42 @@ class WebProbe:
         max_wait: float = 30.0,
         backoff: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        allow_private_redirects: bool = False,
+        down_after: int = 3,
     ) -> None:
         self.concurrency = concurrency
         self.per_host = per_host
         self.min_interval = min_interval
         self.timeout = timeout
+        #: the wall-clock bound of one exchange
+        self.deadline = timeout * EXCHANGE_FACTOR
         self.user_agent = user_agent
         self.connect_to = dict(connect_to or {})
         self.max_wait = max_wait
         self.backoff = backoff
         self.transport = transport
+        self.allow_private_redirects = allow_private_redirects
+        self.down_after = down_after
         self._figures = Figures()
         self._lock = threading.Lock()
 
     def figures(self) -> Figures:
         return self._figures
 
-    def observe(self, sources: Sequence[Source], now: datetime) -> Iterator[Observation]:
+    def observe(
+        self, sources: Sequence[Source], now: datetime
+    ) -> Generator[Observation, None, None]:
         pages = [s for s in sources if s.kind is Kind.WEB]
         if not pages:
             return
         answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
+        control = _Control()
 
         def work() -> None:
             try:
-                asyncio.run(self._check_all(pages, now, answers.put))
+                asyncio.run(self._check_all(pages, now, answers.put, control))
+            except asyncio.CancelledError:
+                pass  # stopped by closing the generator: nobody is listening any more
             except BaseException as exc:  # handed back to the caller's thread
                 answers.put(exc)
             finally:
@@ -167,34 +236,49 @@ class WebProbe:
 
         worker = threading.Thread(target=work, name="web-checks", daemon=True)
         worker.start()
-        while (item := answers.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-        worker.join()
+        try:
+            while (item := answers.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            # Closed early (the service's deadline, a stopped run) or failed: cancel every
+            # check still going, so that no further request leaves, and let the thread end.
+            control.stop()
+            worker.join(STOP_WAIT)
+
+    def _transport(self) -> httpx.AsyncBaseTransport:
+        if self.transport is not None:
+            return ConnectTo(self.transport, self.connect_to) if self.connect_to else self.transport
+        # A small pool per host (see HostPools), its limits given to the transport: an
+        # AsyncClient given a transport ignores its own `limits`. The semaphores bound
+        # the requests in flight, so a pool never makes one wait; it keeps `per_host`
+        # connections alive. One TLS context for all of them: making one reads the
+        # system's CA certificates (~10 ms).
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=self.per_host)
+        tls = httpx.create_ssl_context()
+
+        def pool() -> httpx.AsyncBaseTransport:
+            inner = httpx.AsyncHTTPTransport(verify=tls, retries=0, limits=limits)
+            return ConnectTo(inner, self.connect_to) if self.connect_to else inner
+
+        return HostPools(pool, most=self.concurrency)
 
     async def _check_all(
-        self, pages: Sequence[Source], now: datetime, emit: Callable[[Observation], None]
+        self,
+        pages: Sequence[Source],
+        now: datetime,
+        emit: Callable[[Observation], None],
+        control: _Control,
     ) -> None:
-        if self.transport is not None:
-            transport = self.transport
-            if self.connect_to:
-                transport = ConnectTo(transport, self.connect_to)
-        else:
-            # A small pool per host (see HostPools), its limits given to the transport: an
-            # AsyncClient given a transport ignores its own `limits`. The semaphores bound
-            # the requests in flight, so a pool never makes one wait; it keeps `per_host`
-            # connections alive. One TLS context for all of them: making one reads the
-            # system's CA certificates (~10 ms).
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=self.per_host)
-            tls = httpx.create_ssl_context()
-
-            def pool() -> httpx.AsyncBaseTransport:
-                inner = httpx.AsyncHTTPTransport(verify=tls, retries=0, limits=limits)
-                return ConnectTo(inner, self.connect_to) if self.connect_to else inner
-
-            transport = HostPools(pool, most=self.concurrency)
-        run = _Run(self.per_host, Slots(self.concurrency))
+        if not control.attach():
+            return
+        addresses = (
+            None
+            if self.allow_private_redirects
+            else Addresses(self.connect_to, timeout=min(self.timeout, 5.0))
+        )
+        run = _Run(self.per_host, Slots(self.concurrency), addresses, control.stopping)
         for page in pages:
             run.host(_host_of(page.url)).pending += 1
         headers = {
@@ -203,7 +287,7 @@ class WebProbe:
             "Accept-Language": "en,zh;q=0.8",
         }
         async with httpx.AsyncClient(
-            transport=transport,
+            transport=self._transport(),
             headers=headers,
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
@@ -212,6 +296,9 @@ class WebProbe:
             async def one(source: Source) -> None:
                 observation = await self._check(client, source, now, run)
                 run.host(_host_of(source.url)).pending -= 1
+                if observation.outcome is Outcome.DEFERRED:
+                    with self._lock:
+                        self._figures.deferred += 1
                 emit(observation)
 
             await asyncio.gather(*(one(s) for s in pages))
@@ -231,17 +318,15 @@ class WebProbe:
         while True:
             if attempt == 0 and source.last is not None:
                 answer = await self._chain(client, "HEAD", source.url, run, origin)
-                # Failing to connect or waiting too long says nothing about HEAD itself.
-                method_neutral = isinstance(
-                    answer.error, httpx.TimeoutException | httpx.ConnectError
-                )
+                # Failing to connect, waiting too long or a refused redirect says nothing
+                # about HEAD itself.
                 needs_get = (
-                    (answer.status is None and not method_neutral)
-                    or answer.status in HEAD_DOUBTFUL
+                    (answer.status is None and not isinstance(answer.error, METHOD_NEUTRAL))
+                    or (answer.error is None and answer.status in HEAD_DOUBTFUL)
                     or (
                         answer.status == 200
-                        and _is_html(answer.headers)
-                        and _validators(answer.headers) != source.validator("page")
+                        and is_html(answer.headers)
+                        and validators_of(answer.headers) != source.validator("page")
                     )
                 )
                 if needs_get:
@@ -250,12 +335,10 @@ class WebProbe:
                 # New or failing at its last check (see the module docstring), or HEAD already
                 # proved unreliable for this page: GET only.
                 answer = await self._chain(client, "GET", source.url, run, origin)
-            observation = self._classify(source, now, host, answer)
-            retry_after = _retry_after(answer.headers)
-            transient = observation.outcome in (Outcome.TRANSIENT, Outcome.NETWORK)
-            bot_wall = (observation.error or "").startswith("bot wall")
-            if not transient or bot_wall or attempt >= RETRIES:
+            observation = classify(source, now, host, answer)
+            if attempt >= RETRIES or not _worth_retrying(observation, answer, run):
                 return observation
+            retry_after = retry_after_seconds(answer.headers)
             if retry_after is not None and retry_after > self.max_wait:
                 return observation
             attempt += 1
@@ -277,12 +360,21 @@ class WebProbe:
         for _ in range(MAX_HOPS):
             try:
                 status, headers, body = await self._send(client, method, current, run, origin)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 return Answer(None, current, tuple(chain), error=exc)
             location = headers.get("location")
-            if status in (301, 302, 303, 307, 308) and location:
+            if status in REDIRECTS and location:
+                try:
+                    target = urljoin(current, location)
+                except ValueError as exc:  # "http://[::1" and the like
+                    return Answer(status, current, tuple(chain), headers, error=exc)
                 chain.append((status, current))
-                current = urljoin(current, location)
+                if run.addresses is not None and await run.addresses.refused(current, target):
+                    # The target is never asked (web_addresses.py says why).
+                    return Answer(
+                        status, current, tuple(chain), headers, error=RedirectRefused(target)
+                    )
+                current = target
                 continue
             return Answer(status, current, tuple(chain), headers, body)
         return Answer(
@@ -307,11 +399,11 @@ class WebProbe:
         """
         host_name = _host_of(url)
         host = run.host(host_name)
-        if host.unreachable is not None:
-            raise host.unreachable
+        if host.gone is not None:
+            raise host.gone.with_traceback(None)  # shared by its pages: a fresh traceback each
         async with host.limit, run.overall.slot(priority=origin.pending):
-            if host.unreachable is not None:
-                raise host.unreachable
+            if host.gone is not None:
+                raise host.gone.with_traceback(None)
             async with host.lock:
                 wait = host.next_at - time.monotonic()
                 if wait > self.max_wait:
@@ -320,17 +412,41 @@ class WebProbe:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 host.next_at = time.monotonic() + self.min_interval
+            if run.stopping.is_set():
+                # Closed while this request waited its turn (the cancellation is on its way).
+                raise Stopped("the run was stopped")
             with self._lock:
                 self._figures.requests += 1
             try:
-                status, headers, body = await self._exchange(client, method, url)
-            except httpx.ConnectError as exc:
-                host.unreachable = exc
+                async with asyncio.timeout(self.deadline):
+                    status, headers, body = await self._exchange(client, method, url)
+            except TimeoutError as exc:
+                late = ExchangeTimeout(f"no complete answer within {self.deadline:g} s")
+                self._timed_out(host_name, host, late)
+                raise late from exc
+            except httpx.TimeoutException as exc:
+                self._timed_out(host_name, host, exc)
                 raise
-        retry_after = _retry_after(headers)
+            except httpx.ConnectError as exc:
+                host.gone = exc
+                raise
+            except httpx.HTTPError:
+                host.timeouts = 0
+                raise
+            host.timeouts = 0
+        retry_after = retry_after_seconds(headers)
         if status in (429, 503) and retry_after:
             host.next_at = max(host.next_at, time.monotonic() + retry_after)
         return status, headers, body
+
+    def _timed_out(self, name: str, host: _Host, error: httpx.TimeoutException) -> None:
+        """Count a timeout; `down_after` in a row and the host is given up for the run."""
+        host.timeouts += 1
+        if host.timeouts >= self.down_after and host.gone is None:
+            host.gone = HostDown(
+                f"{name} timed out {host.timeouts} times in a row: not asked again this run",
+                network=isinstance(error, httpx.ConnectTimeout),
+            )
 
     async def _exchange(
         self, client: httpx.AsyncClient, method: str, url: str
@@ -355,270 +471,25 @@ class WebProbe:
 
     # --- what an answer means ------------------------------------------------------------------
 
-    def _classify(self, source: Source, now: datetime, host: str, answer: Answer) -> Observation:
-        def seen(
-            outcome: Outcome,
-            error: str | None = None,
-            facts: Facts | None = None,
-            validators: tuple[tuple[str, str], ...] = (),
-        ) -> Observation:
-            return Observation(
-                source.key,
-                now,
-                outcome,
-                facts,
-                http_status=answer.status,
-                error=error,
-                validators=validators,
-                host=host,
-            )
 
-        if answer.error is not None:
-            return seen(*_connection_failure(answer.error))
-        status = answer.status or 0
-        if status in (404, 410):
-            return seen(Outcome.NOT_FOUND, f"HTTP {status}")
-        if status == 999 or (status == 403 and "cf-mitigated" in answer.headers):
-            return seen(Outcome.TRANSIENT, f"bot wall (HTTP {status})")
-        if not 200 <= status < 300:
-            return seen(Outcome.TRANSIENT, f"HTTP {status}")
-        title = _text(TITLE, answer.body)
-        if answer.body and BOT_WALL_TITLE.search(title or _text(HEADING, answer.body) or ""):
-            return seen(Outcome.TRANSIENT, f"bot wall: {title[:80]}")
-        if answer.body and (
-            NOT_FOUND_TITLE.search(title)
-            or (not title and NOT_FOUND_TITLE.search(_text(HEADING, answer.body)))
-        ):
-            return seen(Outcome.NOT_FOUND, f"soft 404: the page says {title[:80]!r}")
-        if answer.chain and _home_page(source.url, answer.url):
-            return seen(Outcome.NOT_FOUND, "soft 404: redirected to the site's home page")
-        moved = _permanent_target(answer.chain, answer.url)
-        facts = Facts(
-            url=moved if moved and _different(source.url, moved) else None,
-            title=title[:200] or None,
-        )
-        page = _validators(answer.headers)
-        validators = (("page", page),) if page and _is_html(answer.headers) else ()
-        return seen(Outcome.OK, facts=facts, validators=validators)
-
-
-class Slots:
-    """At most `limit` holders at once; a free slot goes to the waiter of highest priority.
-
-    The web probe's overall limit: the priority is how many pages the waiter's host
-    still has to check, so the hosts with the longest queues, which decide when the
-    run ends, keep their `per_host` requests going while the overall limit binds.
-    Equal priorities are served first come, first served.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.free = limit
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    @contextlib.asynccontextmanager
-    async def slot(self, priority: int = 0) -> AsyncIterator[None]:
-        await self.acquire(priority)
-        try:
-            yield
-        finally:
-            self.release()
-
-    async def acquire(self, priority: int = 0) -> None:
-        if self.free > 0 and not self._waiters:
-            self.free -= 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (-priority, next(self._order), waiter))
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # the slot was handed over just as the waiter was cancelled
-            raise
-
-    def release(self) -> None:
-        while self._waiters:
-            waiter = heapq.heappop(self._waiters)[2]
-            if not waiter.done():  # a cancelled waiter stays in the heap until here
-                waiter.set_result(None)  # the slot passes straight to it
-                return
-        self.free += 1
-
-
-class HostBackedOff(httpx.TransportError):
-    """A host's Retry-After reaches beyond this run: its other pages are not asked now."""
-
-
-class HostPools(httpx.AsyncBaseTransport):
-    """A small connection pool per host (scheme, host, port), each made by `make`.
-
-    httpx's pool looks at every connection it holds on each request and each closed
-    response (asking each idle socket whether the server hung up), so one pool for
-    all hosts costs CPU in proportion to its size; kept small instead, it closes one
-    host's idle connection to open another's, and nearly every request pays for a new
-    connection. Here each host keeps its own few connections alive, and when more
-    than `most` pools are open, the least recently used idle ones are closed.
-    """
-
-    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport], *, most: int) -> None:
-        self.make = make
-        self.most = most
-        #: least recently used first
-        self.pools: dict[tuple[str, str, int | None], httpx.AsyncBaseTransport] = {}
-        self.active: Counter[tuple[str, str, int | None]] = Counter()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.scheme, request.url.host, request.url.port)
-        pool = self.pools.pop(key, None)
-        new = pool is None
-        pool = self.pools[key] = pool or self.make()
-        self.active[key] += 1
-        try:
-            if new:
-                await self._trim()
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            self._done(key)
-            raise
-        if not isinstance(response.stream, httpx.AsyncByteStream):  # not from httpx's pools
-            self._done(key)
-            return response
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_Tracked(response.stream, lambda: self._done(key)),
-            extensions=response.extensions,
-        )
-
-    def _done(self, key: tuple[str, str, int | None]) -> None:
-        self.active[key] -= 1
-        if self.active[key] <= 0:
-            del self.active[key]
-
-    async def _trim(self) -> None:
-        for key in list(self.pools):
-            if len(self.pools) <= self.most:
-                return
-            if not self.active[key] and key in self.pools:  # checked again after each await
-                await self.pools.pop(key).aclose()
-
-    async def aclose(self) -> None:
-        pools, self.pools = list(self.pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
-
-
-class _Tracked(httpx.AsyncByteStream):
-    """A response body that says when it is closed (its connection is back in the pool)."""
-
-    def __init__(self, inner: httpx.AsyncByteStream, closed: Callable[[], None]) -> None:
-        self.inner = inner
-        self.closed: Callable[[], None] | None = closed
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.inner:
-            yield chunk
-
-    async def aclose(self) -> None:
-        closed, self.closed = self.closed, None
-        try:
-            await self.inner.aclose()
-        finally:
-            if closed is not None:
-                closed()
-
-
-class ConnectTo(httpx.AsyncBaseTransport):
-    """Send requests for some hosts to another address, keeping their Host header.
-
-    Like curl's --connect-to: `{"*": "127.0.0.1:8080"}` sends every web check to
-    a local emulator, over plain HTTP, while the emulator still sees which host
-    was meant. For demos and tests; production checks never set it.
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, mapping: Mapping[str, str]) -> None:
-        self.inner = inner
-        self.mapping = {k.lower(): v for k, v in mapping.items()}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host.lower()
-        target = self.mapping.get(host) or self.mapping.get("*")
-        if target is not None:
-            address, _, port = target.rpartition(":")
-            request.url = request.url.copy_with(scheme="http", host=address, port=int(port))
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def _connection_failure(error: BaseException) -> tuple[Outcome, str]:
-    text = f"{type(error).__name__}: {error}"[:300]
-    if isinstance(error, httpx.ConnectError) and (
-        "Name or service not known" in text
-        or "nodename nor servname" in text
-        or "No address associated" in text
-    ):
-        return Outcome.NOT_FOUND, f"unknown host ({text})"
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
-        return Outcome.NETWORK, text
-    return Outcome.TRANSIENT, text
+def _worth_retrying(observation: Observation, answer: Answer, run: _Run) -> bool:
+    """Whether asking again within the run may get another answer."""
+    if observation.outcome is Outcome.REFUSED:
+        return answer.status == 429  # a rate limit may lift within the run; a bot wall will not
+    if observation.outcome not in (Outcome.TRANSIENT, Outcome.NETWORK):
+        return False
+    if isinstance(answer.error, RedirectRefused | Stopped):
+        return False
+    # A host given up on for the run would only fail again at once.
+    host = run.hosts.get(_host_of(answer.url))
+    return host is None or host.gone is None
 
 
 def _host_of(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    """Host and port: the key of a host's limits, and the name errors and reports give it
+    (without any user:password a URL carries)."""
+    return urlsplit(url).netloc.rpartition("@")[2].lower()
 
 
 def _lower(headers: httpx.Headers) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
-def _is_html(headers: Mapping[str, str]) -> bool:
-    return "html" in headers.get("content-type", "")
-
-
-def _validators(headers: Mapping[str, str]) -> str:
-    parts = [headers.get(name, "") for name in ("etag", "last-modified", "content-length")]
-    return "|".join(parts) if any(parts) else ""
-
-
-def _text(pattern: re.Pattern[str], body: str) -> str:
-    match = pattern.search(body)
-    return re.sub(r"<[^>]+>|\s+", " ", match[1]).strip() if match else ""
-
-
-def _permanent_target(chain: Sequence[tuple[int, str]], final: str) -> str | None:
-    """Where the permanent hops at the start of the chain lead; None if the first is not."""
-    target = None
-    for index, (status, _) in enumerate(chain):
-        if status not in (301, 308):
-            break
-        target = chain[index + 1][1] if index + 1 < len(chain) else final
-    return target
-
-
-def _home_page(original: str, final: str) -> bool:
-    """A link deep into a site that lands on its home page: the page it meant is gone."""
-    start, end = urlsplit(original), urlsplit(final)
-    return start.path.strip("/") != "" and end.path.strip("/") == "" and not end.query
-
-
-def _different(original: str, moved: str) -> bool:
-    try:
-        return identify(original).key != identify(moved).key
-    except NotAWebURL:
-        return True
