@@ -49,3 +49,20 @@ def load_configuration(
         raise error(problems)
     assert loaded is not None and settings is not None
     return loaded, settings
+
+
+def load_settings(
+    environ: Mapping[str, str], *, catalog: Path | None = None, now: str | None = None
+) -> Settings:
+    """The settings of a command that only reads the store (`status`, `digest`, …).
+
+    The catalog's tables are read (and the whole catalog validated) when it exists;
+    when the default `sources.toml` is simply not there, the environment and the
+    defaults are enough. A catalog named on purpose (`--catalog`, MONITOR_CATALOG)
+    must exist.
+    """
+    path = catalog_path(environ, catalog)
+    named = catalog is not None or bool(environ.get("MONITOR_CATALOG", "").strip())
+    if path.exists() or named:
+        return load_configuration(environ, catalog=catalog, now=now)[1]
+    return resolve_settings(environ, catalog=path, now=now)

@@ -25,12 +25,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitor.alerts import RecordingChannel
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.digest import Week, write_week_digest
 from monitor.emulator import Emulator, World
 from monitor.emulator.scenario import seed_world
-from monitor.model import Kind
+from monitor.model import Entry, Kind
 from monitor.probes import Probe
 from monitor.runner import run_check
 from monitor.settings import Probes, Secret, Settings

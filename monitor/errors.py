@@ -11,11 +11,12 @@ into an observation with a status, so a run can go on and report it.
     │   ├── CatalogError         sources.toml is missing, unreadable or invalid
     │   ├── SettingsError        an environment variable or [settings] value is invalid
     │   ├── DocumentError        a document given to `catalog import` cannot be read
+    │   ├── StoreMissing         a command that only reads the store found none there
     │   └── ScenarioError        an emulator scenario file is invalid (monitor.emulator)
-    └── RunFailed                the run could not be carried out (the store is unreachable);
-        │                        exit status 3, nothing half-done is left behind
-        └── StoreBusy            another monitor is writing the same store (a daemon, a
-                                 slow cron run); this one leaves it alone
+    ├── RunFailed                the run could not be carried out (the store is unreachable);
+    │                            exit status 3, nothing half-done is left behind
+    └── StoreBusy                another monitor is writing the same store (a daemon, a
+                                 slow cron run); this one did nothing: exit status 4, try later
 
 Every `UserInputError` carries one or more `Problem`s, each naming the file,
 the line where known, what is wrong and how to fix it, so the CLI can print
@@ -75,5 +76,9 @@ class RunFailed(MonitorError):
     """The run itself could not be carried out; the message says why and what to check."""
 
 
-class StoreBusy(RunFailed):
+class StoreMissing(UserInputError):
+    """A command that only reads the store was pointed at a store that does not exist."""
+
+
+class StoreBusy(MonitorError):
     """Another monitor holds the store's writer lock; the message says which one."""

@@ -99,6 +99,35 @@ ALERTS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One place a document links to an entry."""
+
+    document: str
+    line: int
+    section: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One resource the monitor watches: a catalog entry, as the catalog file reads it."""
+
+    url: str
+    kind: Kind
+    key: str
+    name: str = ""
+    tags: tuple[str, ...] = ()
+    section: str = ""
+    seen: tuple[Seen, ...] = ()
+    previous_urls: tuple[str, ...] = ()
+    line: int | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.url
+
+
 #: How the detail of a `deleted` or `dead` event starts when the link never worked.
 NEVER_WORKED = "never worked since it was added: check the list for a typo"
 

@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.alerts import Channel, Delivery, deliver, register
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
-from monitor.model import Event, Kind, Observation, Outcome, Source
+from monitor.model import Entry, Event, Kind, Observation, Outcome, Source
 from monitor.policy import Subject, assess
 from monitor.probes import Probe
 from monitor.reports import write_day_reports
@@ -107,7 +106,7 @@ def run_check(
     store.sync_catalog(entries, now)
     # Before any event is stored, so a channel configured just now is owed this run's alerts.
     register(store, channels, now)
-    run_id = store.start_run(now)
+    run_id = store.start_run(now, started_at=now)
     result = RunResult(run_id)
     adopted_runs, adopted = store.unreported_alerts(run_id)
     result.adopted_alerts = [stored.event for stored in adopted]
@@ -123,6 +122,7 @@ def run_check(
             status="failed",
             degraded=result.degraded,
             figures=_figures(result, used, outcomes, started),
+            finished_at=_clock(now, started),
         )
         raise
     result.figures = _figures(result, used, outcomes, started)
@@ -131,6 +131,7 @@ def run_check(
         status="interrupted" if result.interrupted else "completed",
         degraded=result.degraded,
         figures=result.figures,
+        finished_at=_clock(now, started),
     )
     result.reports = write_day_reports(store, now.date(), reports_dir)
     if result.interrupted:
@@ -176,6 +177,12 @@ class _Service:
         self.cancel.set()
         result.deferred += self.pending
         result.errors.append(why)
+
+
+def _clock(now: datetime, started: float) -> datetime:
+    """The run's own clock (`now`, simulated or real) advanced by the time it took, so a
+    run made with --now never finishes before it started."""
+    return now + timedelta(seconds=time.monotonic() - started)
 
 
 def _where(error: BaseException) -> str:

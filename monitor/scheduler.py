@@ -15,7 +15,9 @@ disk. A stop request reaches the running check, which ends between batches.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -29,7 +31,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.settings import Schedule, every_seconds
+from monitor.settings import Schedule, cron_weekdays, every_seconds
+from monitor.status import RUNNING
 from monitor.store import Heartbeat, Store
 
 #: What a job reports: a status word and the figures worth one log line.
@@ -39,8 +42,6 @@ DigestJob = Callable[[datetime], JobResult]
 Log = Callable[[str], None]
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-#: The heartbeat's `last_status` while a check is under way (`last_run_at` is its start).
-RUNNING = "running"
 
 
 def utc_now() -> datetime:
@@ -72,40 +73,6 @@ def cron_trigger(expr: str, zone: tzinfo, jitter: int | None = None) -> CronTrig
         timezone=zone,
         jitter=jitter,
     )
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def cron_weekdays(field: str) -> str:
-    """A crontab day-of-week field (Sunday = 0 or 7) in APScheduler's words."""
-    if not any(c.isdigit() for c in field.split("/")[0]) and "/" not in field:
-        return field  # "*", "mon-fri", "sat,sun": names mean the same to both
-    days: set[int] = set()
-    for part in field.lower().split(","):
-        span, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            low, high = span.split("-")
-            first, last = _cron_day(low), _cron_day(high)
-            if last < first:  # "sat-sun" written 6-0
-                last += 7
-        else:
-            first = _cron_day(span)
-            last = 6 if step_text else first
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return ",".join(_CRON_DAYS[d] for d in sorted(days))
-
-
-def _cron_day(text: str) -> int:
-    if text.isdigit():
-        number = int(text)
-        if not 0 <= number <= 7:
-            raise ValueError(f"day of week {number} is out of range (0-7, Sunday is 0 or 7)")
-        return number % 7 if number != 7 else 0
-    return _CRON_DAYS.index(text[:3])
 
 
 def digest_trigger(spec: str, zone: tzinfo, jitter: int | None = None) -> BaseTrigger:
@@ -194,6 +161,18 @@ class Daemon:
     def run(self, stop: threading.Event) -> None:
         """Serve until `stop` is set; the running check is asked to stop between batches."""
         self._stop = stop
+        # APScheduler says what it skipped in its own words, on stderr; the log is logfmt.
+        handler = _SchedulerLog(self.log)
+        logger = logging.getLogger("apscheduler")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            self._serve(stop)
+        finally:
+            logger.removeHandler(handler)
+            logger.propagate = True
+
+    def _serve(self, stop: threading.Event) -> None:
         now = self.clock()
         owed = self.catchup(now)
         jitter = self.schedule.jitter_seconds or None
@@ -304,6 +283,27 @@ class Daemon:
             self.store.beat(beat)
         except Exception as exc:  # the store may be briefly unreachable; the next beat retries
             self.log(_line("heartbeat", "failed", {"error": f"{type(exc).__name__}: {exc}"}))
+
+
+class _SchedulerLog(logging.Handler):
+    """APScheduler's warnings (a run skipped while the last one still runs, a fire time
+    missed) as the daemon's logfmt lines: `… check status=skipped reason="…"`."""
+
+    _JOB = re.compile(r'job "(?P<name>[a-z]+)\b', re.IGNORECASE)
+    _SKIPPED = re.compile(r'" skipped: (?P<reason>.*)$')
+
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        found = self._JOB.search(text)
+        job = found["name"] if found else "scheduler"
+        skipped = self._SKIPPED.search(text)
+        reason = skipped["reason"] if skipped else text
+        status = "skipped" if skipped else record.levelname.lower()
+        self.log(_line(job, status, {"reason": reason}))
 
 
 def _iso(moment: datetime | None) -> str:

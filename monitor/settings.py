@@ -264,14 +264,46 @@ def _check_cron(value: str) -> str:
         return value.strip()
     try:
         CronTrigger.from_crontab(value)
-        from monitor.scheduler import cron_weekdays
-
         cron_weekdays(value.split()[4])
     except ValueError as exc:
         raise ValueError(
             f'it is neither a five-field cron expression nor "every <n>s|m|h|d" ({exc})'
         ) from None
     return value
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field (Sunday = 0 or 7) in APScheduler's words."""
+    if not any(c.isdigit() for c in field.split("/")[0]) and "/" not in field:
+        return field  # "*", "mon-fri", "sat,sun": names mean the same to both
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            low, high = span.split("-")
+            first, last = _cron_day(low), _cron_day(high)
+            if last < first:  # "sat-sun" written 6-0
+                last += 7
+        else:
+            first = _cron_day(span)
+            last = 6 if step_text else first
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_CRON_DAYS[d] for d in sorted(days))
+
+
+def _cron_day(text: str) -> int:
+    if text.isdigit():
+        number = int(text)
+        if not 0 <= number <= 7:
+            raise ValueError(f"day of week {number} is out of range (0-7, Sunday is 0 or 7)")
+        return number % 7 if number != 7 else 0
+    return _CRON_DAYS.index(text[:3])
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -29,11 +29,10 @@ from monitor.alerts import (
     register,
     send_test,
 )
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.emulator import AlertReceiver
 from monitor.errors import SettingsError
-from monitor.model import Event, EventType, Health, Kind, Observation, Outcome, SourceState
+from monitor.model import Entry, Event, EventType, Health, Kind, Observation, Outcome, SourceState
 from monitor.store import Checked, Store, StoredEvent
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)

@@ -124,7 +124,7 @@ def test_the_daemon_checks_digests_survives_an_outage_and_stops_on_sigterm(
             text=True,
             timeout=60,
         )
-        assert twin.returncode == 3
+        assert twin.returncode == 4  # busy: nothing done, try later
         assert "another monitor is writing this store (monitor daemon, pid" in twin.stderr
 
         alive = subprocess.run(
@@ -184,3 +184,63 @@ def test_the_daemon_refuses_a_simulated_clock(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "the daemon runs on the real clock" in done.stderr
     assert not (tmp_path / "monitor.db").exists()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_ends_a_check_stalled_in_a_call_within_seconds(
+    setup: tuple[Emulator, dict[str, str]], tmp_path: Path
+) -> None:
+    """With the Hub never answering, SIGTERM still ends the running check and the daemon fast."""
+    emulator, env = setup
+    from monitor.emulator.chaos import Fault
+
+    emulator.world.inject_fault("hf", Fault.STALL)
+    daemon = Daemon(env, tmp_path)
+    try:
+        daemon.wait_for("daemon status=started")
+        deadline = time.monotonic() + 30
+        while not any(r.fault == "stall" for r in emulator.world.requests("hf")):
+            assert time.monotonic() < deadline, "the Hub was never asked"
+            time.sleep(0.05)
+        started = time.monotonic()
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=30) == 0
+        assert time.monotonic() - started < 5
+        daemon.wait_for("daemon status=stopped")
+    finally:
+        daemon.stop()
+
+
+def test_a_check_past_its_deadline_makes_the_heartbeat_unhealthy(tmp_path: Path) -> None:
+    """A check still running past the services' deadline plus 300 s fails the healthcheck."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.scheduler import RUNNING
+    from monitor.store import Heartbeat, Store
+
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    (tmp_path / "sources.toml").write_text(CATALOG)
+    store = Store.connect(url)
+    now = datetime.now(UTC)
+    env = {
+        **os.environ,
+        "MONITOR_DATABASE_URL": url,
+        "MONITOR_PROBES_SERVICE_DEADLINE_SECONDS": "60",
+    }
+
+    def healthcheck(started: datetime) -> subprocess.CompletedProcess[str]:
+        store.beat(Heartbeat("daemon", 1, "h", now, now, last_run_at=started, last_status=RUNNING))
+        return subprocess.run(
+            [sys.executable, "-m", "monitor", "status", "--heartbeat"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert healthcheck(now - timedelta(seconds=300)).returncode == 0
+    stuck = healthcheck(now - timedelta(seconds=400))
+    store.close()
+    assert stuck.returncode == 1
+    assert "past its 360 s limit" in stuck.stdout

@@ -14,11 +14,20 @@ from typing import Any
 
 import pytest
 
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.digest import Week, last_complete_week, week_digest, write_week_digest
 from monitor.emulator import Emulator, World
-from monitor.model import Event, EventType, Facts, Health, Kind, Observation, Outcome, SourceState
+from monitor.model import (
+    Entry,
+    Event,
+    EventType,
+    Facts,
+    Health,
+    Kind,
+    Observation,
+    Outcome,
+    SourceState,
+)
 from monitor.render.chart import StarSeries, star_chart_svg
 from monitor.render.digest import (
     DigestEvent,

@@ -27,7 +27,7 @@ from monitor.emulator.chaos import (
     TRUNCATED_STATUS,
     Fault,
 )
-from monitor.emulator.server import HttpRequest
+from monitor.emulator.http import HttpRequest
 
 UA = {"User-Agent": "chaos-tests"}
 TOKEN = {"User-Agent": "chaos-tests", "Authorization": "bearer t0ken"}

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.emulator import AlertReceiver, Emulator, World
-from monitor.model import Facts, Kind, Observation, Outcome, Source
+from monitor.model import Entry, Facts, Kind, Observation, Outcome, Source
 from monitor.probes import Figures, Probe
 from monitor.runner import run_check
 from monitor.settings import Policy

@@ -14,9 +14,18 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
-from monitor.model import Event, EventType, Facts, Health, Kind, Observation, Outcome, SourceState
+from monitor.model import (
+    Entry,
+    Event,
+    EventType,
+    Facts,
+    Health,
+    Kind,
+    Observation,
+    Outcome,
+    SourceState,
+)
 from monitor.store import Checked, Heartbeat, Store
 from monitor.store import store as store_module
 from monitor.store.store import HEAD

@@ -71,6 +71,22 @@ class Extraction:
 # --- reading -----------------------------------------------------------------------------------
 
 
+def human_size(count: int) -> str:
+    """A size in bytes as people read it: 812 bytes, 3.4 KB, 12.0 MB."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} bytes"
+
+
+def _size_option(count: int) -> str:
+    """The smallest whole --max-size that lets `count` bytes through."""
+    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            return f"{count // scale + 1}{unit}"
+    return f"{count}B"
+
+
 def read_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Read `path` as UTF-8 text, or raise `DocumentError` saying what is wrong and what to do."""
     where = str(path)
@@ -90,8 +106,8 @@ def read_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         raise fail("permission denied", "make the file readable by this user") from None
     if size > max_bytes:
         raise fail(
-            f"is {size / 1_048_576:.1f} MB, more than the {max_bytes / 1_048_576:.0f} MB limit",
-            f"pass --max-size {size // 1_048_576 + 1}MB if it really is one document",
+            f"is {human_size(size)}, more than the {human_size(max_bytes)} limit",
+            f"pass --max-size {_size_option(size)} if it really is one document",
         )
     data = path.read_bytes()
     if not data.strip():

@@ -34,42 +34,13 @@ from typing import Any
 
 from monitor.catalog.kinds import NotAWebURL, identify
 from monitor.errors import CatalogError, Problem, SettingsError
-from monitor.model import Kind
+from monitor.model import Entry, Kind, Seen
 from monitor.settings import TABLES, resolve_settings
 
 ENTRY_KEYS = ("url", "kind", "name", "tags", "section", "seen", "previous_urls", "notes")
 SEEN_KEYS = ("document", "line", "section", "text")
 TOP_LEVEL_KEYS = ("source", *TABLES)
 MAX_SYNTAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """One place a document links to an entry."""
-
-    document: str
-    line: int
-    section: str = ""
-    text: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One resource the monitor watches."""
-
-    url: str
-    kind: Kind
-    key: str
-    name: str = ""
-    tags: tuple[str, ...] = ()
-    section: str = ""
-    seen: tuple[Seen, ...] = ()
-    previous_urls: tuple[str, ...] = ()
-    line: int | None = None
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.url
 
 
 @dataclass(frozen=True, slots=True)

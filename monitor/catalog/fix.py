@@ -12,14 +12,17 @@ Both are pure: text in, text out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import tomlkit
 from tomlkit.items import AoT
 
-from monitor.catalog.extract import extract_links
+from monitor.catalog.extract import MARKDOWN_SUFFIXES, extract_links, read_document
+from monitor.catalog.file import read_catalog_text
 from monitor.catalog.kinds import NotAWebURL, identify
+from monitor.errors import DocumentError, Problem
 from monitor.model import Health
 from monitor.store import StoredSource
 
@@ -107,3 +110,43 @@ def fix_document(
 
 def _literal(text: str) -> Callable[[re.Match[str]], str]:
     return lambda _match: text
+
+
+@dataclass(frozen=True, slots=True)
+class FileFix:
+    """One file `catalog fix` would rewrite: its text before and after, and what moved."""
+
+    path: Path
+    before: str
+    after: str
+    applied: tuple[Move, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def fix_files(
+    moves: Mapping[str, Move], catalog_file: Path, documents: Sequence[Path] = ()
+) -> list[FileFix]:
+    """What `monitor catalog fix` changes: the documents' links when documents are given
+    (every unreadable one reported at once, `DocumentError`), else the catalog's URLs."""
+    if not documents:
+        text = read_catalog_text(catalog_file)
+        fixed, applied = fix_catalog(text, moves)
+        return [FileFix(catalog_file, text, fixed, tuple(applied))]
+    fixes: list[FileFix] = []
+    problems: list[Problem] = []
+    for path in documents:
+        try:
+            text = read_document(path)
+        except DocumentError as exc:
+            problems.extend(exc.problems)
+            continue
+        fixed, applied = fix_document(
+            text, str(path), moves, markdown=path.suffix.lower() in MARKDOWN_SUFFIXES
+        )
+        fixes.append(FileFix(path, text, fixed, tuple(applied)))
+    if problems:
+        raise DocumentError(problems)
+    return fixes

@@ -20,6 +20,7 @@ catalog text and a report out. It decides
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -29,9 +30,19 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import AoT, Array, Table
 
-from monitor.catalog.extract import Extraction, Link, TextFrom
-from monitor.catalog.file import parse_catalog
+from monitor.catalog.extract import (
+    DEFAULT_MAX_BYTES,
+    MARKDOWN_SUFFIXES,
+    Extraction,
+    Link,
+    Progress,
+    TextFrom,
+    extract_links,
+    read_document,
+)
+from monitor.catalog.file import parse_catalog, read_catalog_text, write_atomically
 from monitor.catalog.kinds import NotAWebURL, Resource, identify
+from monitor.errors import DocumentError, Problem
 from monitor.model import Kind
 
 HEADER = """\
@@ -322,3 +333,41 @@ def _misnamed(links: list[tuple[Link, Resource]]) -> list[Suspicion]:
                     )
                 )
     return found
+
+
+def import_documents(
+    files: Sequence[Path],
+    target: Path,
+    *,
+    include_code: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """`monitor catalog import`: read every document (all problems at once, `DocumentError`),
+    extract its links, merge them into the catalog at `target`, and write it unless
+    `dry_run` (or nothing changed and it exists)."""
+    problems: list[Problem] = []
+    texts: list[tuple[Path, str]] = []
+    for path in dict.fromkeys(files):
+        try:
+            texts.append((path, read_document(path, max_bytes=max_bytes)))
+        except DocumentError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DocumentError(problems)
+    existing = read_catalog_text(target) if target.exists() else None
+    extractions = [
+        extract_links(
+            text,
+            Path(os.path.normpath(path)).as_posix(),
+            markdown=path.suffix.lower() in MARKDOWN_SUFFIXES,
+            include_code=include_code,
+            progress=progress,
+        )
+        for path, text in texts
+    ]
+    report = plan_import(extractions, existing, target)
+    if not dry_run and (report.changed or existing is None):
+        write_atomically(target, report.text)
+    return report

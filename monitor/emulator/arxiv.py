@@ -21,7 +21,7 @@ from typing import Final
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Paper, World
 
 _ID = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")

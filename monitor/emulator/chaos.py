@@ -50,7 +50,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import quote
 
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest
 
 if TYPE_CHECKING:
     from monitor.emulator.world import World
@@ -258,7 +258,7 @@ class Injection:
 
     @property
     def wire(self) -> Wire:
-        """What the server does: send `Chaos.answer()`, or act on the connection itself."""
+        """What the server does: send `chaos_answers.answer()`, or act on the connection itself."""
         return _WIRE.get(self.fault, "answer")
 
     @property
@@ -501,22 +501,10 @@ class Chaos:
             self.injected.clear()
             self.seen.clear()
 
-    # --- answers -----------------------------------------------------------------------------
-
-    def answer(self, injection: Injection, request: HttpRequest) -> HttpResponse:
-        """The HTTP answer of a fault whose `wire` is "answer"."""
-        from monitor.emulator import chaos_answers as answers
-
-        fault, service = injection.fault, injection.service
-        if fault is Fault.PORTAL:
-            return answers.portal()
-        if fault is Fault.REDIRECT_AWAY:
-            return answers.redirect_away(injection, request)
-        if service == "github":
-            return answers.github(self, injection, request, f"E{next(self._request_ids):04X}")
-        if service == "hf":
-            return answers.huggingface(self, injection, request)
-        return answers.plain(injection)
+    def next_request_id(self) -> str:
+        """A request id for a faulted GitHub answer, as GitHub's `x-github-request-id`."""
+        with self._lock:
+            return f"E{next(self._request_ids):04X}"
 
     def limit(self, resource: Literal["core", "graphql", "hf"], token: str) -> int:
         """The budget size a rate-limit answer reports (the world's, or GitHub's defaults)."""

@@ -1,6 +1,6 @@
 """What a faulted service says: the bodies and headers of chaos answers, per service.
 
-`chaos.Chaos.answer()` calls these once `decide()` has drawn the fault, its
+The server calls `answer()` once `Chaos.decide()` has drawn the fault, its
 status and its variant; the shapes and their sources are listed in chaos.py's
 docstring. Nothing here touches the world's state: a faulted request is not
 charged to any budget.
@@ -12,7 +12,7 @@ from html import escape
 from typing import Any, Literal
 
 from monitor.emulator.chaos import Chaos, Fault, Injection, phrase, portal_url
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -210,3 +210,17 @@ def plain(injection: Injection) -> HttpResponse:
         headers = wait if status in (429, 503) else None
         return HttpResponse.text(status, gateway_page(status, server), HTML, headers)
     raise ValueError(f"{injection.service} has no {injection.fault.value!r} answer here")
+
+
+def answer(chaos: Chaos, injection: Injection, request: HttpRequest) -> HttpResponse:
+    """The HTTP answer of a fault whose `wire` is "answer"."""
+    fault, service = injection.fault, injection.service
+    if fault is Fault.PORTAL:
+        return portal()
+    if fault is Fault.REDIRECT_AWAY:
+        return redirect_away(injection, request)
+    if service == "github":
+        return github(chaos, injection, request, chaos.next_request_id())
+    if service == "hf":
+        return huggingface(chaos, injection, request)
+    return plain(injection)

@@ -13,7 +13,7 @@ import inspect
 import re
 from typing import Final
 
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import World
 
 #: World methods that only read or belong to the server's own bookkeeping.

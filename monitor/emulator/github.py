@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from monitor.emulator import github_payloads as p
 from monitor.emulator.github_graphql import GraphQL
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Repo, World
 
 DOCS = "https://docs.github.com/rest"

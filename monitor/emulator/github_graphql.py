@@ -45,7 +45,7 @@ from graphql import (
 from graphql.execution import execute_sync
 
 from monitor.emulator.github_payloads import LICENSES, iso
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Commit, Issue, Owner, Repo, World, fake_sha
 
 

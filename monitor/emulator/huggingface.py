@@ -27,7 +27,7 @@ from typing import Any, Final, get_args
 from urllib.parse import quote, urlencode
 
 from monitor.emulator.github_payloads import iso
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import HfRepo, HfType, World
 
 _INFO = re.compile(

@@ -66,11 +66,10 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.emulator.world import Gated, HfType, World, utc
 from monitor.errors import Problem, UserInputError
-from monitor.model import Kind
+from monitor.model import Entry, Kind
 
 
 class ScenarioError(UserInputError):

@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import select
 import socket
 import struct
 import threading
 import time
 import traceback
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
+from monitor.emulator.chaos_answers import answer
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Request, Service, World
 
 if TYPE_CHECKING:
@@ -38,82 +36,6 @@ if TYPE_CHECKING:
 
 #: How often a stalled or dripping connection checks for its client leaving or a stop.
 POLL = 0.05
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    """A request as a service sees it."""
-
-    method: str
-    path: str
-    raw_query: str
-    headers: Message
-    body: bytes
-    host: str
-
-    @property
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(self.raw_query, keep_blank_values=True)
-
-    def arg(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else default
-
-    def args(self, *names: str) -> list[str]:
-        found: list[str] = []
-        for name in names:
-            found += self.query.get(name, [])
-        return found
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name)
-
-    @property
-    def token(self) -> str:
-        """The credential in `Authorization: token X` or `Bearer X`, or "" when anonymous."""
-        value = self.headers.get("Authorization", "")
-        scheme, _, credential = value.partition(" ")
-        return credential.strip() if scheme.lower() in ("token", "bearer") else ""
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-
-@dataclass
-class HttpResponse:
-    """What a service answers. `reset` drops the connection instead; `delay` stalls first."""
-
-    status: int
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    reset: bool = False
-    delay: float = 0.0
-    cost: int = 0
-
-    @classmethod
-    def json(
-        cls, status: int, payload: Any, headers: Mapping[str, str] | None = None
-    ) -> HttpResponse:
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        response = cls(status, body, [("Content-Type", "application/json; charset=utf-8")])
-        response.headers += list((headers or {}).items())
-        return response
-
-    @classmethod
-    def text(
-        cls,
-        status: int,
-        text: str,
-        content_type: str = "text/plain; charset=utf-8",
-        headers: Mapping[str, str] | None = None,
-    ) -> HttpResponse:
-        response = cls(status, text.encode(), [("Content-Type", content_type)])
-        response.headers += list((headers or {}).items())
-        return response
-
-    def header(self, name: str, value: str) -> HttpResponse:
-        self.headers.append((name, value))
-        return self
 
 
 class Handler(Protocol):
@@ -217,7 +139,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     self.close_connection = True  # unanswered: all the client gets is the close
                 return
             if fault is not None and fault.wire == "answer":
-                response = world.chaos.answer(fault, request)
+                response = answer(world.chaos, fault, request)
             else:
                 try:
                     response = service.handle(request)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from monitor.emulator.server import HttpRequest, HttpResponse
+from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Page, World, page_key
 
 HTML = "text/html; charset=utf-8"

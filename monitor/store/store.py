@@ -25,9 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.catalog.file import Entry
 from monitor.catalog.kinds import identify
 from monitor.model import (
+    Entry,
     Event,
     EventType,
     Facts,
@@ -232,7 +232,8 @@ class Store:
                 db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
 
     def due(self, now: datetime, interval: timedelta) -> list[tuple[int, Source]]:
-        """Active sources not checked within `interval`, most overdue (never checked) first,
+        """Active sources not checked within `interval` (or checked after `now`: a clock
+        that went back), most overdue (never checked) first,
         as the probes need them: (id, source) with the last facts and validators.
 
         No state beyond the facts is kept, so that a run over a large catalog holds one
@@ -251,7 +252,15 @@ class Store:
                 SOURCES.c.state,
             )
             .where(SOURCES.c.active.is_(True))
-            .where(sa.or_(SOURCES.c.last_checked_at.is_(None), SOURCES.c.last_checked_at <= cutoff))
+            .where(
+                sa.or_(
+                    SOURCES.c.last_checked_at.is_(None),
+                    SOURCES.c.last_checked_at <= cutoff,
+                    # Checked "in the future": a run made with a wrong --now. Due now, so
+                    # that one slip with the clock cannot silence every later run.
+                    SOURCES.c.last_checked_at > now,
+                )
+            )
             .order_by(
                 SOURCES.c.last_checked_at.is_not(None), SOURCES.c.last_checked_at, SOURCES.c.id
             )

@@ -1,0 +1,181 @@
+"""`monitor catalog import | fix | check`: the catalog's commands, thin over `monitor.catalog`."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from monitor.catalog.extract import DEFAULT_MAX_BYTES
+from monitor.catalog.file import write_atomically
+from monitor.catalog.importer import ImportReport, import_documents
+from monitor.cli.common import catalog_option, environ, guarded, parse_size, progress_bar
+from monitor.config import catalog_path, load_configuration, load_settings
+
+
+@click.group()
+def catalog() -> None:
+    """Build and validate the catalog (sources.toml)."""
+
+
+@catalog.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    "into",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Catalog to create or merge into. [default: MONITOR_CATALOG or sources.toml]",
+)
+@click.option(
+    "--include-code",
+    is_flag=True,
+    help="Also take links from code blocks and inline code (skipped by default).",
+)
+@click.option(
+    "--max-size",
+    default=f"{DEFAULT_MAX_BYTES // 1_048_576}MB",
+    show_default=True,
+    help="Refuse documents larger than this.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def catalog_import(
+    files: tuple[Path, ...], into: Path | None, include_code: bool, max_size: str, dry_run: bool
+) -> None:
+    """Extract every link from markdown or text FILES into the catalog.
+
+    Finds markdown links, reference definitions, autolinks and bare URLs in
+    prose and tables; splits URLs glued together, trims trailing punctuation
+    (ASCII and CJK), and merges links to the same resource (http/https, www.,
+    trailing slashes, #fragments, /abs/ and /pdf/ of one paper) into one entry
+    that remembers every place it was seen.
+
+    Importing again, or importing more documents, merges: no entry appears
+    twice, and names, tags, kinds and sections you edited are kept. Links that
+    look wrong (a space inside, two URLs glued together, an impossible owner
+    name) are listed at the end for you to check.
+
+    Files named .md or .markdown are read as markdown; anything else as plain
+    text, where indentation is not code.
+    """
+    limit = parse_size(max_size)
+    target = catalog_path(environ(), into)
+
+    def run() -> ImportReport:
+        with progress_bar("extracting links") as progress:
+            return import_documents(
+                files,
+                target,
+                include_code=include_code,
+                max_bytes=limit,
+                dry_run=dry_run,
+                progress=progress,
+            )
+
+    report = guarded(run)
+    _print_import(report, target, dry_run)
+
+
+def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
+    entries = len(report.added) + report.updated + report.unchanged
+    click.echo(
+        f"{len(report.documents)} document(s), {report.links} links -> {entries} entries: "
+        f"{len(report.added)} new, {report.updated} updated, {report.unchanged} unchanged."
+    )
+    if report.skipped_in_code:
+        click.echo(
+            f"{report.skipped_in_code} links inside code were skipped "
+            "(use --include-code to take them)."
+        )
+    if report.added:
+        kinds = Counter(e.kind.value for e in report.added)
+        click.echo(
+            "New entries by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        )
+    verb = "Would write" if dry_run else "Wrote"
+    if report.changed or not target.exists() or dry_run:
+        click.echo(f"{verb} {target}.")
+    else:
+        click.echo(f"{target} is already up to date.")
+    if report.suspicious:
+        click.echo(f"\n{len(report.suspicious)} suspicious link(s); check them in the documents:")
+        for item in report.suspicious:
+            click.echo(f"  {item.document}:{item.line}: {item.url}")
+            for reason in item.reasons:
+                click.echo(f"      {reason}")
+
+
+@catalog.command("fix")
+@click.argument("documents", nargs=-1, type=click.Path(path_type=Path))
+@catalog_option()
+@click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
+def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run: bool) -> None:
+    """Replace every renamed or permanently redirected URL with its new location.
+
+    Reads from the store where each source lives now: a renamed repository's or
+    model's new URL, a web page's permanent (301/308) redirect, a path or issue
+    whose repository moved; only sources that answer at the new place count.
+
+    Without DOCUMENTS it rewrites the catalog, keeping each old URL in
+    `previous_urls` (so the store keeps the source's history). With DOCUMENTS
+    (markdown or text) it rewrites their links in place instead, so the list
+    itself can be repaired in one commit. --dry-run prints the diff only.
+    """
+    from monitor.catalog.fix import fix_files, relocations
+    from monitor.check import open_store
+
+    if documents:  # only the store and the documents: no catalog needed
+        settings = guarded(lambda: load_settings(environ(), catalog=catalog_file))
+    else:
+        settings = guarded(lambda: load_configuration(environ(), catalog=catalog_file))[1]
+    store, _ = guarded(lambda: open_store(settings.database_url, create=False))
+    try:
+        moves = relocations(store.sources())
+    finally:
+        store.close()
+    fixes = guarded(lambda: fix_files(moves, settings.catalog, documents))
+
+    def apply() -> int:
+        changed = 0
+        for fix in fixes:
+            for move in fix.applied:
+                click.echo(f"{fix.path}: {move.old_url} -> {move.new_url}")
+            if not fix.changed:
+                continue
+            changed += 1
+            if dry_run:
+                diff = difflib.unified_diff(
+                    fix.before.splitlines(keepends=True),
+                    fix.after.splitlines(keepends=True),
+                    fromfile=f"a/{fix.path}",
+                    tofile=f"b/{fix.path}",
+                )
+                click.echo("".join(diff), nl=False)
+            else:
+                write_atomically(fix.path, fix.after)
+        return changed
+
+    changed = guarded(apply)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"{len(moves)} moved source(s) known; {changed} file(s) {verb}.")
+
+
+@catalog.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@catalog_option("The catalog to check (same as PATH).", dest="catalog_option")
+def catalog_check(path: Path | None, catalog_option: Path | None) -> None:
+    """Validate the catalog and the settings; report every problem with its line.
+
+    Checks TOML syntax, unknown keys, missing and unparseable URLs, unknown
+    kinds, duplicate entries (the same resource spelled two ways), and the
+    [settings], [policy], [schedule] and [alerts] tables together with the
+    MONITOR_* environment variables. Exits 2 if anything is wrong; changes
+    nothing either way.
+    """
+    chosen = path or catalog_option
+    loaded, _settings = guarded(lambda: load_configuration(environ(), catalog=chosen))
+    kinds = Counter(e.kind.value for e in loaded.entries)
+    click.echo(f"{loaded.path}: {len(loaded.entries)} entries, no problems found.")
+    click.echo("  " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
