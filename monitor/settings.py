@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -391,6 +391,18 @@ def resolve_settings(
             take(name, file_settings[name], where, locate("settings", name))
 
     alert_urls = _alert_urls(environ, tables, where, problems, locate)
+    if alert_urls:
+        # Apprise decides what an alert URL is: checked here, `catalog check` refuses what
+        # `monitor check` would (Apprise loads only when there are URLs to check).
+        from monitor.alerts import apprise_channels
+
+        try:
+            apprise_channels(alert_urls)
+        except SettingsError as exc:
+            line = (
+                None if environ.get("MONITOR_ALERT_URLS", "").strip() else locate("alerts", "urls")
+            )
+            problems.extend(replace(p, line=p.line or line) for p in exc.problems)
     policy = _typed_table(Policy, "policy", environ, tables, where, problems, locate)
     probes = _typed_table(Probes, "probes", environ, tables, where, problems, locate)
     schedule = _schedule(environ, tables, where, problems, locate)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,15 +19,49 @@ NOW = "2026-11-21T10:00:00Z"  # the demo's week is the one before: 2026-W46
 
 @pytest.fixture(scope="module")
 def tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    """One run of the demo over the committed catalog (it takes ~15 s), shared by the tests."""
+    """One run of the demo (it takes ~15 s), shared by the tests: from an empty directory,
+    outside the repository, on the catalog that ships with the package."""
     work = tmp_path_factory.mktemp("demo")
-    shutil.copy(ROOT / "sources.toml", work / "sources.toml")
     out = work / "out"
-    result = CliRunner().invoke(
-        main, ["demo", "--dir", str(out), "--now", NOW, "--catalog", str(work / "sources.toml")]
-    )
+    here = Path.cwd()
+    os.chdir(work)
+    try:
+        result = CliRunner().invoke(main, ["demo", "--dir", str(out), "--now", NOW])
+    finally:
+        os.chdir(here)
     assert result.exit_code == 0, result.output
     return result.output, out
+
+
+def test_the_packaged_catalog_is_the_repositorys(tour: tuple[str, Path]) -> None:
+    """The catalog the demo ships with holds exactly the committed catalog's entries."""
+    import tomllib
+
+    packaged = tomllib.loads((ROOT / "monitor" / "demo_catalog.toml").read_text())
+    committed = tomllib.loads((ROOT / "sources.toml").read_text())
+    assert [e["url"] for e in packaged["source"]] == [e["url"] for e in committed["source"]]
+
+
+def test_the_look_around_hint_runs_as_printed(tour: tuple[str, Path], tmp_path: Path) -> None:
+    """The printed `MONITOR_DATABASE_URL=… monitor status` works from anywhere, as printed."""
+    output, _ = tour
+    (hint,) = [line for line in output.splitlines() if line.startswith("Look around:")]
+    command = hint.removeprefix("Look around:").strip()
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Last run:" in done.stdout and " sources: " in done.stdout
+
+
+def test_a_refused_directory_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    """--dir naming a folder with someone else's files: exit 2, and no "written to"."""
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--now", NOW])
+    assert result.exit_code == 2
+    assert "written to" not in result.output and "is not empty" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_the_demo_tells_the_story_day_by_day(tour: tuple[str, Path]) -> None:

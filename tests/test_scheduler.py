@@ -153,3 +153,27 @@ def test_catch_up_at_start_is_one_check_and_the_missing_digest(tmp_path: Path) -
     owed = written.catchup(SATURDAY)
     assert (owed.check, owed.digest) == (False, False)
     store.close()
+
+
+def test_apschedulers_warnings_become_logfmt_lines() -> None:
+    """A run APScheduler skipped (the last one still running) is a logfmt line like the others."""
+    import logging
+
+    from monitor.scheduler import _SchedulerLog
+
+    lines: list[str] = []
+    logger = logging.getLogger("apscheduler.scheduler")
+    handler = _SchedulerLog(lines.append)
+    logger.addHandler(handler)
+    try:
+        logger.warning(
+            'Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+            "check (trigger: interval[0:00:02], next run at: 2026-11-21 06:00:02 UTC)",
+            1,
+        )
+    finally:
+        logger.removeHandler(handler)
+    (line,) = lines
+    assert line.split(" ", 1)[1] == (
+        'check status=skipped reason="maximum number of running instances reached (1)"'
+    )

@@ -286,6 +286,17 @@ def _entry(
             )
         )
         return None
+    if re.search(r"\s", url.strip()):
+        # The importer keeps a document's raw space as %20 and warns; typed into the
+        # catalog by hand it is a URL no browser would send as written.
+        problems.append(
+            Problem(
+                where,
+                f"url {url!r} contains a space",
+                line("url"),
+                "a URL cannot hold a raw space: write it as %20, or fix the link",
+            )
+        )
     kind = resource.kind
     raw_kind = raw.get("kind")
     if raw_kind is not None:

@@ -19,6 +19,7 @@ because a catalog must keep what the document really links to.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
@@ -70,6 +71,14 @@ class NotAWebURL(ValueError):
     """The text is not an absolute http(s) URL with a host."""
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def identify(url: str) -> Resource:
     """Classify `url` and give its canonical form and identity. Raises `NotAWebURL` only."""
     text = url.strip()
@@ -86,7 +95,7 @@ def identify(url: str) -> Resource:
     if scheme not in ("http", "https"):
         raise NotAWebURL(f"{url!r} is not an http or https URL")
     host = (parts.hostname or "").rstrip(".")
-    if not host or ("." not in host and host != "localhost"):
+    if not host or ("." not in host and host != "localhost" and not _is_ip(host)):
         raise NotAWebURL(f"{url!r} has no usable host name")
     segments = [unquote(s) for s in parts.path.split("/") if s]
 
@@ -224,6 +233,7 @@ def _web(
     problems: list[str],
 ) -> Resource:
     default_port = {"http": 80, "https": 443}[scheme]
+    host = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     netloc = host if port in (None, default_port) else f"{host}:{port}"
     # Tracking parameters are dropped; the rest of the query is kept exactly as written.
     clean_query = "&".join(

@@ -35,7 +35,24 @@ from monitor.cli.status import digest, status
 __all__ = ["main", "redact", "run"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Main(click.Group):
+    """The top-level group: quiet, and successful, when its reader stops reading (`| head`)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader has what it wanted (click itself would exit 1). Python would print
+            # a trace while flushing stdout at exit: point stdout at /dev/null first.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
+
+
+@click.group(
+    cls=_Main,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="monitor")
 def main() -> None:
     """Keep a curated catalog of LLM resources honest.
@@ -58,20 +75,5 @@ for command in (catalog, check, daemon, status, digest, alerts, demo, emulator):
 
 
 def run() -> None:
-    """The console script: `main`, quiet when its reader stops reading (`| head`)."""
-    try:
-        # Not standalone: click would turn a closed pipe into exit 1 before we saw it.
-        outcome = main.main(prog_name="monitor", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("Aborted!", err=True)
-        sys.exit(1)
-    except BrokenPipeError:
-        # The reader has what it wanted. Python would print a trace while flushing stdout
-        # at exit; point stdout at /dev/null and leave as if all had been read.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
-    sys.exit(outcome if isinstance(outcome, int) else 0)
+    """The console script."""
+    main(prog_name="monitor")

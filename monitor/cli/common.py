@@ -70,7 +70,7 @@ def guarded(action: Callable[[], T]) -> T:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
-        raise  # the reader went away (`monitor status | head`): handled in run()
+        raise  # the reader went away (`monitor status | head`): handled by the top group
     except Exception:
         click.echo(redact(traceback.format_exc()), err=True)
         click.echo("monitor failed unexpectedly; the trace above says where.", err=True)
