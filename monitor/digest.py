@@ -22,7 +22,7 @@ from pathlib import Path
 
 from monitor.catalog.file import write_atomically
 from monitor.catalog.kinds import NotAWebURL, identify
-from monitor.model import EventType, Health, Kind
+from monitor.model import EventType, Health, Kind, Outcome
 from monitor.render.chart import MAX_SERIES, StarSeries, star_chart_svg
 from monitor.render.digest import (
     ACTION,
@@ -160,16 +160,14 @@ def week_digest(store: Store, week: Week) -> WeekDigest:
         of(*action_rank),
         key=lambda e: (action_rank[e.event], place(e.section), *_total(e)),
     )
-    movers = _movers(
-        [s for s in stored if s.event.event is EventType.STARS_CHANGED],
-        week,
-    )
+    movers = _movers([s for s in stored if s.event.event is EventType.STARS_CHANGED])
     gainers = sorted((m for m, _ in movers if m.change > 0), key=lambda m: (-m.change, m.url))
     relative = sorted(
         (m for m, _ in movers if m.change > 0 and m.before >= RELATIVE_FLOOR),
         key=lambda m: (-Fraction(m.change, m.before), m.url),
     )
     losers = sorted((m for m, _ in movers if m.change < 0), key=lambda m: (m.change, m.url))
+    # The biggest changes either way: a loss of 150 is charted before a gain of 90.
     charted = sorted(movers, key=lambda p: (-abs(p[0].change), -p[0].change, p[0].url))
     return WeekDigest(
         week=week.label,
@@ -181,7 +179,10 @@ def week_digest(store: Store, week: Week) -> WeekDigest:
         gainers=gainers[:TOP_MOVERS],
         relative=relative[:TOP_MOVERS],
         losers=losers[:TOP_MOVERS],
-        chart=[series for _, series in charted[:MAX_SERIES]],
+        chart=[
+            _series(store, ids.get(changes[0].event.key), mover, changes, week)
+            for mover, changes in charted[:MAX_SERIES]
+        ],
         commits=in_order(_collapsed(of(EventType.NEW_COMMITS, kinds=[Kind.GITHUB_REPO]))),
         hub_updates=in_order(_collapsed(of(EventType.NEW_COMMITS, kinds=_HUB))),
         versions=in_order(_collapsed(of(EventType.NEW_VERSION))),
@@ -209,8 +210,7 @@ def write_week_digest(store: Store, week: Week, reports_dir: Path) -> list[Path]
     written = []
     # The chart first: the markdown never links to a file that is not there yet.
     if digest.chart_file is not None:
-        title = f"Star history of the top movers, {digest.week}"
-        write_atomically(chart, star_chart_svg(digest.chart, title=title))
+        write_atomically(chart, star_chart_svg(digest.chart, title=digest.chart_title))
         written.append(chart)
     else:
         chart.unlink(missing_ok=True)
@@ -250,8 +250,8 @@ def _collapsed(events: Sequence[DigestEvent]) -> list[DigestEvent]:
     return [replace(last[url], old=first[url].old) for url in first]
 
 
-def _movers(events: Sequence[StoredEvent], week: Week) -> list[tuple[Mover, StarSeries]]:
-    """Each source's stars from the week's first `old` to its last `new`, with its history."""
+def _movers(events: Sequence[StoredEvent]) -> list[tuple[Mover, list[StoredEvent]]]:
+    """Each source's stars from the week's first `old` to its last `new`, with its changes."""
     changes: dict[str, list[StoredEvent]] = {}
     for item in events:
         if _count(item.event.old) is not None and _count(item.event.new) is not None:
@@ -259,26 +259,52 @@ def _movers(events: Sequence[StoredEvent], week: Week) -> list[tuple[Mover, Star
     found = []
     for items in changes.values():
         first, last = items[0], items[-1]
-        before = _count(first.event.old) or 0
-        after = _count(last.event.new) or 0
-        label = _label(last.event.url)
         mover = Mover(
             last.event.url,
             last.event.kind.value,
             last.name,
             last.section,
-            label,
+            _label(last.event.url),
             last.event.at,
-            before,
-            after,
+            _count(first.event.old) or 0,
+            _count(last.event.new) or 0,
         )
-        points = (
-            (week.start, before),
-            *((i.event.at, _count(i.event.new) or 0) for i in items),
-            (week.end, after),
-        )
-        found.append((mover, StarSeries(label, points)))
+        found.append((mover, items))
     return found
+
+
+#: Outcomes after which the stored count is what the service said at that check.
+_ANSWERED = frozenset({Outcome.OK.value, Outcome.NOT_MODIFIED.value})
+
+
+def _series(
+    store: Store, source_id: int | None, mover: Mover, changes: Sequence[StoredEvent], week: Week
+) -> StarSeries:
+    """A charted mover's count at each of its checks of the week (a marker each), carried
+    to the week's start and end (no marker there: nothing was checked then).
+
+    Every change of the count raised a `stars_changed` event, so the count at a check is
+    the `new` of the last change at or before it, or the week's first `old` before any."""
+    checks = {
+        at
+        for at, outcome, _ in (store.history(source_id) if source_id is not None else [])
+        if week.start <= at < week.end and outcome in _ANSWERED
+    }
+    checks |= {c.event.at for c in changes}  # a change is seen at a check, always
+    points: list[tuple[datetime, int]] = []
+    observed: list[bool] = []
+    if min(checks) > week.start:
+        points.append((week.start, mover.before))
+        observed.append(False)
+    count, pending = mover.before, list(changes)
+    for at in sorted(checks):
+        while pending and pending[0].event.at <= at:
+            count = _count(pending.pop(0).event.new) or 0
+        points.append((at, count))
+        observed.append(True)
+    points.append((week.end, mover.after))
+    observed.append(False)
+    return StarSeries(mover.label, tuple(points), tuple(observed))
 
 
 def _count(text: str | None) -> int | None:

@@ -4,6 +4,10 @@ A day's report is rebuilt from the store every time a run finishes, from all
 the runs whose clock fell on that UTC date. So a second run on the same day
 merges into the same two files without repeating an event, and a report lost
 or deleted can be written again from the store.
+
+A report grows with what changed, not with the catalog: it lists the sources that
+had an event that day or are not `ok`, and counts the others. `monitor status
+--json` lists every source.
 """
 
 from __future__ import annotations
@@ -26,7 +30,18 @@ from monitor.store import Store
 
 
 def day_report(store: Store, day: date) -> DayReport:
-    """Everything the store knows about the runs of one UTC date."""
+    """Everything a day's report says, from the store.
+
+    Events and runs are the day's. The listed sources are those with an event in the
+    day's runs and the active ones that are not `ok` (`Store.reported_ids`), each with
+    its current state, as before. The counts by state (`states`) are over the active
+    sources the store holds when the report is written, not over those checked that day:
+    a day's runs may check a handful of sources (the rest not due, or deferred by a rate
+    limit), and counts of a handful would read as the state of the list. Counted over the
+    catalog, "223 sources: 219 ok, 2 suspect, …" says where the whole list stands after
+    the day's last run, agrees with the listed not-`ok` sources (sources never checked
+    aside), and costs one GROUP BY. How many were checked that day is a figure of its own.
+    """
     runs = sorted(store.runs(report_date=day.isoformat()), key=lambda r: r.id)
     run_ids = [r.id for r in runs]
     events = (
@@ -49,37 +64,41 @@ def day_report(store: Store, day: date) -> DayReport:
         if run_ids
         else []
     )
-    sources = CheckedSources(store, run_ids)
     return DayReport(
         day.isoformat(),
         events,
-        sources,
+        ListedSources(store, store.reported_ids(run_ids)),
         [ReportRun(r.id, r.at, r.status, r.degraded, r.figures) for r in runs],
+        states=store.health_counts(),
+        checked=store.count_checked_in(run_ids) if run_ids else 0,
+        never_checked=store.never_checked_count(),
     )
 
 
-class CheckedSources(Sequence[ReportSource]):
-    """The sources checked in some runs, read from the store page by page on each pass.
+class ListedSources(Sequence[ReportSource]):
+    """The sources a report lists, by id, read from the store a page at a time on each pass.
 
-    A day of 100,000 sources is never held whole: the renderers go through it (the
-    markdown twice, the JSON once) and each pass reads it again.
+    Only the ids are held: on the day a large catalog is first imported every source has
+    an event (`added`), and the renderers then go through all of them (the markdown
+    once, the JSON once) without holding them whole.
     """
 
-    def __init__(self, store: Store, run_ids: Sequence[int]) -> None:
+    def __init__(self, store: Store, ids: Sequence[int], *, page: int = 500) -> None:
         self.store = store
-        self.run_ids = list(run_ids)
-        self._length: int | None = None
+        self.ids = list(ids)
+        self.page = page
 
     def __len__(self) -> int:
-        if self._length is None:
-            self._length = self.store.count_checked_in(self.run_ids) if self.run_ids else 0
-        return self._length
+        return len(self.ids)
 
     def __iter__(self) -> Iterator[ReportSource]:
-        if not self.run_ids:
-            return
-        for s in self.store.iter_checked_in(self.run_ids):
-            yield ReportSource(s.url, s.kind.value, s.name, s.section, s.state)
+        for start in range(0, len(self.ids), self.page):
+            chunk = self.ids[start : start + self.page]
+            found = self.store.stored(chunk)
+            for source_id in chunk:
+                s = found.get(source_id)
+                if s is not None:
+                    yield ReportSource(s.url, s.kind.value, s.name, s.section, s.state)
 
     @overload
     def __getitem__(self, index: int) -> ReportSource: ...

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.emulator import Emulator
+from monitor.store import Store
 
 GITHUB_TOKEN = "ghp_e2e_token_0123456789"
 HF_TOKEN = "hf_e2e_token_0123456789"
@@ -60,8 +61,20 @@ class Monitor:
         return dict(json.loads((self.reports / f"{day}.json").read_text()))
 
     def health(self, day: str) -> dict[str, str]:
-        """URL -> health of every source checked that day."""
-        return {s["url"]: s["health"] for s in self.report(day)["sources"]}
+        """URL -> health of every source checked by `day`'s end, as the store holds it now.
+
+        Read from the store: a day's report lists only the sources that changed or are not
+        ok. Called right after the day's last check, this is the state the day ended in."""
+        store = Store.connect(self.env["MONITOR_DATABASE_URL"], migrate=False)
+        try:
+            return {
+                s.url: s.state.health.value
+                for s in store.sources()
+                if s.state.last_checked_at is not None
+                and s.state.last_checked_at.date().isoformat() <= day
+            }
+        finally:
+            store.close()
 
 
 def events(report: dict[str, Any], at: str | None = None) -> Counter[str]:

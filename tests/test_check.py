@@ -256,7 +256,7 @@ def test_malformed_catalog_exits_2_and_leaves_the_store_alone(monitor: Monitor) 
 
 
 def test_markdown_report_reads_in_order(monitor: Monitor, world: World) -> None:
-    """The report reads: needs action (renames with new URLs), activity, suspects, runs."""
+    """The report reads: needs action (renames with new URLs), activity, not ok, runs."""
     monitor.check("2026-11-01T06:00:00Z")
     world.rename("Significant-Gravitas/Auto-GPT", "AutoGPT")
     world.star("a/busy", 90)
@@ -268,19 +268,20 @@ def test_markdown_report_reads_in_order(monitor: Monitor, world: World) -> None:
         text.index(h)
         for h in (
             "## Needs action",
-            "### Renamed",
+            "### Renamed (renamed, 1)",
             "## Activity",
-            "### Star movers",
-            "## Suspects",
+            "### Star movers (stars_changed, 2)",
+            "## Not ok (1)",
+            "### Suspects (suspect, 1)",
             "## Runs",
         )
     ]
     assert order == sorted(order)
     assert "<https://github.com/Significant-Gravitas/AutoGPT>" in text
-    movers = text[text.index("### Star movers") : text.index("## Suspects")]
+    movers = text[text.index("### Star movers") : text.index("## Not ok")]
     assert movers.index("stanford_alpaca") < movers.index("a/busy")  # +80 before -10
     assert "| +80 |" in movers and "| -10 |" in movers
-    assert "https://github.com/a/gone" in text[text.index("## Suspects") :]
+    assert "https://github.com/a/gone" in text[text.index("### Suspects (suspect, 1)") :]
 
 
 def test_check_on_postgresql(
@@ -423,6 +424,7 @@ def test_whole_catalog_against_the_seeded_emulator(
         health = Counter(s["health"] for s in first["sources"])
         # Every entry is healthy in the seeded world, except the one that cannot exist.
         assert health == {"ok": len(first["sources"]) - 1, "suspect": 1}
+        assert (first["states"]["ok"], first["states"]["suspect"]) == (health["ok"], 1)
         assert code == 0
         text = (monitor.reports / "2026-11-21.md").read_text()
         assert text.startswith("# monitor report: 2026-11-21")

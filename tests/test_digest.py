@@ -413,7 +413,9 @@ def test_star_movers_of_a_simulated_week(simulation: Simulation) -> None:
     assert simulation.json()["chart"] == "2026-W46.svg"
     svg = simulation.first["2026-W46.svg"].decode()
     assert svg.count('id="mover-') == 5 and "tatsu-lab/stanford_alpaca: 100 to 400 (+300)" in svg
-    assert "![Star history of the top movers, 2026-W46](2026-W46.svg)" in simulation.markdown
+    assert "a/fading: 500 to 480 (-20)" in svg  # losses are charted with the gains
+    title = "Change in stars or likes during 2026-W46: all 5 sources that moved"
+    assert f"![{title}](2026-W46.svg)" in simulation.markdown and title in svg
 
 
 def test_what_shipped_went_stale_and_recovered(simulation: Simulation) -> None:
@@ -447,22 +449,22 @@ def test_every_list_is_grouped_by_catalog_section(simulation: Simulation) -> Non
     shipped = text[text.index("## What shipped") : text.index("## Went stale")]
     assert [line for line in shipped.splitlines() if line.startswith("#")] == [
         "## What shipped (3)",
-        "### Repositories with new commits (1)",
+        "### Repositories with new commits (new_commits, 1)",
         "#### (no section)",
-        "### Hugging Face repos updated (1)",
+        "### Hugging Face repos updated (new_commits, 1)",
         "#### Models",
-        "### New arXiv versions (1)",
+        "### New arXiv versions (new_version, 1)",
         "#### Papers",
     ]
     action = text[text.index("## Needs action") : text.index("## Star movers")]
     headings = [line for line in action.splitlines() if line.startswith("#")]
     assert headings[:6] == [
         "## Needs action (9)",
-        "### Deleted (1)",
+        "### Deleted (deleted, 1)",
         "#### Tools",
-        "### Dead links (2)",
+        "### Dead links (dead, 2)",
         "#### Tools",
-        "### Renamed (1)",
+        "### Renamed (renamed, 1)",
     ]
     assert "| Stanford Alpaca <https://github.com/tatsu-lab/stanford_alpaca> | Models |" in text
 
@@ -564,11 +566,19 @@ def test_star_movers_rank_by_absolute_and_relative_gain(database_url: str) -> No
     assert digest.moved == len(MOVERS)
     assert [s.label for s in digest.chart] == CHARTED
     big = digest.chart[0]
+    # Every check of the week is a point with a marker, Monday's unchanged one too; the
+    # counts carried to the week's start and end are on the line, without a marker.
     assert big.points == (
         (W46.start, 1000),
+        (datetime.fromisoformat(CHECKS[0]), 1000),
         (datetime.fromisoformat(CHECKS[1]), 1300),
         (datetime.fromisoformat(CHECKS[2]), 1500),
         (W46.end, 1500),
+    )
+    assert big.observed == (False, True, True, True, False) and big.marked == [1, 2, 3]
+    assert (
+        digest.chart_title
+        == "Change in stars or likes during 2026-W46: the 5 biggest movers, up or down"
     )
     data = json.loads(render_json(digest))
     assert data["star_movers"]["relative"][0]["relative"] == 2.0
@@ -635,6 +645,19 @@ def test_chart_keeps_names_as_text() -> None:
     svg = star_chart_svg([StarSeries("cjk/模型 $x$", ((W46.start, 3), (W46.end, 9)))])
     texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
     assert "cjk/模型 $x$: 3 to 9 (+6)" in texts
+
+
+def test_chart_marks_only_the_checks() -> None:
+    """A marker on each observed point; none on the counts carried to the week's ends."""
+    checks = (W46.start + timedelta(days=1, hours=6), W46.start + timedelta(days=3, hours=6))
+    drawn = StarSeries(
+        "a/b",
+        ((W46.start, 5), (checks[0], 5), (checks[1], 9), (W46.end, 9)),
+        (False, True, True, False),
+    )
+    svg = ET.fromstring(star_chart_svg([drawn]))
+    (line,) = [g for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("id") == "mover-1"]
+    assert len(list(line.iter("{http://www.w3.org/2000/svg}use"))) == 2
 
 
 def hostile_digest() -> WeekDigest:

@@ -34,10 +34,22 @@ MAX_SERIES = len(_STYLES)
 
 @dataclass(frozen=True, slots=True)
 class StarSeries:
-    """One source's star (or like) count over a week, oldest point first."""
+    """One source's star (or like) count over a week, oldest point first.
+
+    `observed` says, point by point, whether monitor checked the source at that moment;
+    a point that is not observed (the count carried to the week's start and end) is on
+    the line but carries no marker. Empty: every point was observed."""
 
     label: str
     points: tuple[tuple[datetime, int], ...]
+    observed: tuple[bool, ...] = ()
+
+    @property
+    def marked(self) -> list[int]:
+        """The indices of the observed points: those drawn with a marker."""
+        if not self.observed:
+            return list(range(len(self.points)))
+        return [i for i, seen in enumerate(self.observed) if seen]
 
     @property
     def first(self) -> int:
@@ -48,12 +60,11 @@ class StarSeries:
         return self.points[-1][1] if self.points else 0
 
 
-def star_chart_svg(
-    series: Sequence[StarSeries], *, title: str = "Star history of the top movers"
-) -> str:
-    """An SVG line chart of each series' gain since its first point (at most `MAX_SERIES`).
+def star_chart_svg(series: Sequence[StarSeries], *, title: str = "Change in stars or likes") -> str:
+    """An SVG line chart of each series' change since its first point (at most
+    `MAX_SERIES`), gains above zero and losses below, a marker on each check.
 
-    Gains, not totals, go on the y axis: a week's +300 on a 150,000-star repository
+    Changes, not totals, go on the y axis: a week's +300 on a 150,000-star repository
     would be a flat line next to a 40-star one. The legend carries the totals.
     """
     drawn = [s for s in series if s.points][:MAX_SERIES]
@@ -81,6 +92,8 @@ def star_chart_svg(
                 ys,
                 color=colour,
                 marker=marker,
+                # Markers on the checks only, not on the counts carried to the week's ends.
+                markevery=item.marked,
                 markersize=4,
                 linewidth=1.8,
                 label=f"{item.label}: {item.first:,} to {item.last:,} ({change:+,})",
@@ -91,7 +104,7 @@ def star_chart_svg(
         _week_axis(axes, drawn, origin)
         axes.set_title(title)
         axes.set_xlabel("day (UTC)")
-        axes.set_ylabel("stars or likes gained this week")
+        axes.set_ylabel("stars or likes gained or lost this week")
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(True, axis="y", color="#dddddd", linewidth=0.6)
         if drawn:

@@ -6,10 +6,11 @@ The markdown reads from the overview to the detail: the week at a glance
 changes, archived, blocked, unreachable), the star movers (top gainers, absolute
 and relative, and losses, with a chart), what shipped (new commits, Hugging Face
 updates, new arXiv versions), what went stale, what recovered, and the week's
-runs. Every list is grouped by the catalog's sections. Text that came from the
-outside world (names, sections, error messages) is escaped with the dated
-report's `md()` and `link()`. Nothing here reads a clock, so a week rebuilt from
-the store renders the same bytes.
+runs. Every list is grouped by the catalog's sections, and every heading over a
+list of events names their event word, with the count, as the dated report does:
+`### Deleted (deleted, 1)`. Text that came from the outside world (names, sections,
+error messages) is escaped with the dated report's `md()` and `link()`. Nothing here
+reads a clock, so a week rebuilt from the store renders the same bytes.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from typing import Any
 
 from monitor.model import EventType, Health
 from monitor.render.chart import StarSeries
-from monitor.render.report import ReportEvent, link, md
+from monitor.render.report import ReportEvent, heading, link, md
 
 #: How many sources each table of star movers lists.
 TOP_MOVERS = 10
 #: A relative gain counts only from this many stars at the start: 1 -> 3 is not news.
 RELATIVE_FLOOR = 10
 ALIVE = "answered normally at its last check of the week"
+_STARS = EventType.STARS_CHANGED.value
 NO_SECTION = "(no section)"
 
 ACTION = (
@@ -177,6 +179,16 @@ class WeekDigest:
         """The chart's file name, next to the markdown; None when nobody moved."""
         return f"{self.week}.svg" if self.chart else None
 
+    @property
+    def chart_title(self) -> str:
+        """What the chart draws: the biggest changes of the week, gains and losses alike."""
+        drawn = len(self.chart)
+        if drawn == self.moved:
+            who = "the one source that moved" if drawn == 1 else f"all {drawn} sources that moved"
+        else:
+            who = f"the {drawn} biggest movers, up or down"
+        return f"Change in stars or likes during {self.week}: {who}"
+
 
 # --- markdown ----------------------------------------------------------------------------------
 
@@ -196,6 +208,7 @@ def render_markdown(digest: WeekDigest, chart: str | None) -> str:
     lines += _shipped(digest)
     lines += _listed(
         "Went stale",
+        EventType.STALE,
         "No commit on the default branch for a year.",
         digest.stale,
         lambda e: f"- {_source(e)}: no commit since {md(e.old)}",
@@ -203,6 +216,7 @@ def render_markdown(digest: WeekDigest, chart: str | None) -> str:
     )
     lines += _listed(
         "Recovered",
+        EventType.RECOVERED,
         "Answering again after being gone or unreachable.",
         digest.recovered,
         lambda e: f"- {_source(e)} ({e.kind}): was {md(e.old)}",
@@ -211,6 +225,7 @@ def render_markdown(digest: WeekDigest, chart: str | None) -> str:
     if digest.unverifiable:
         lines += _listed(
             "Unverifiable",
+            EventType.UNVERIFIABLE,
             "These answer robots only with refusals (bot walls, 999, 429): check them by hand.",
             digest.unverifiable,
             lambda e: f"- {_source(e)} ({e.kind})",
@@ -258,7 +273,7 @@ def _needs_action(events: Sequence[DigestEvent]) -> list[str]:
         of_type = [e for e in events if e.event is event_type]
         if not of_type:
             continue
-        lines += [f"### {title} ({len(of_type)})", ""]
+        lines += [heading(3, title, [event_type.value], len(of_type)), ""]
         if note:
             lines += [note, ""]
         for section, entries in _by_section(of_type):
@@ -302,15 +317,15 @@ def _movers(digest: WeekDigest, chart: str | None) -> list[str]:
         "",
     ]
     if chart:
-        lines += [f"![Star history of the top movers, {digest.week}]({chart})", ""]
+        lines += [f"![{digest.chart_title}]({chart})", ""]
     header = ["| source | section | before | after | change |", "|---|---|---:|---:|---:|"]
     if digest.gainers:
-        lines += [f"### Top gainers ({len(digest.gainers)})", "", *header]
+        lines += [heading(3, "Top gainers", [_STARS], len(digest.gainers)), "", *header]
         lines += [_mover_row(m) for m in digest.gainers]
         lines.append("")
     if digest.relative:
         lines += [
-            f"### Top gainers, relative ({len(digest.relative)})",
+            heading(3, "Top gainers, relative", [_STARS], len(digest.relative)),
             "",
             f"Sources with at least {RELATIVE_FLOOR} at the start of the week.",
             "",
@@ -320,7 +335,7 @@ def _movers(digest: WeekDigest, chart: str | None) -> list[str]:
         lines += [_mover_row(m, relative=True) for m in digest.relative]
         lines.append("")
     if digest.losers:
-        lines += [f"### Losses ({len(digest.losers)})", "", *header]
+        lines += [heading(3, "Losses", [_STARS], len(digest.losers)), "", *header]
         lines += [_mover_row(m) for m in digest.losers]
         lines.append("")
     return lines
@@ -337,19 +352,24 @@ def _mover_row(mover: Mover, *, relative: bool = False) -> str:
 
 
 def _shipped(digest: WeekDigest) -> list[str]:
-    parts: tuple[tuple[str, Sequence[DigestEvent], Callable[[DigestEvent], str]], ...] = (
+    parts: tuple[
+        tuple[str, EventType, Sequence[DigestEvent], Callable[[DigestEvent], str]], ...
+    ] = (
         (
             "Repositories with new commits",
+            EventType.NEW_COMMITS,
             digest.commits,
             lambda e: f"- {_source(e)}: last commit {_day(e.new)} (was {_day(e.old)})",
         ),
         (
             "Hugging Face repos updated",
+            EventType.NEW_COMMITS,
             digest.hub_updates,
             lambda e: f"- {_source(e)} ({e.kind}): updated {_day(e.new)} (was {_day(e.old)})",
         ),
         (
             "New arXiv versions",
+            EventType.NEW_VERSION,
             digest.versions,
             lambda e: (
                 f"- {_source(e)}: {md(e.old)} to {md(e.new)}"
@@ -357,14 +377,14 @@ def _shipped(digest: WeekDigest) -> list[str]:
             ),
         ),
     )
-    total = sum(len(events) for _, events, _ in parts)
+    total = sum(len(events) for _, _, events, _ in parts)
     lines = [f"## What shipped ({total})", ""]
     if not total:
         return [*lines, "Nothing shipped.", ""]
-    for title, events, line in parts:
+    for title, event_type, events, line in parts:
         if not events:
             continue
-        lines += [f"### {title} ({len(events)})", ""]
+        lines += [heading(3, title, [event_type.value], len(events)), ""]
         for section, entries in _by_section(events):
             lines += [f"#### {section}", ""]
             lines += [line(e) for e in entries]
@@ -374,12 +394,13 @@ def _shipped(digest: WeekDigest) -> list[str]:
 
 def _listed(
     title: str,
+    event_type: EventType,
     note: str,
     events: Sequence[DigestEvent],
     line: Callable[[DigestEvent], str],
     empty: str,
 ) -> list[str]:
-    lines = [f"## {title} ({len(events)})", ""]
+    lines = [heading(2, title, [event_type.value], len(events)), ""]
     if not events:
         return [*lines, empty, ""]
     lines += [note, ""]

@@ -1,10 +1,15 @@
 """The dated report, as markdown and JSON: data in, text out, nothing else.
 
-The markdown reads in the order a maintainer acts: what needs action (deleted,
-dead, renamed with the URL to put in the list, licence changes, archived,
-blocked, unreachable, recovered), then activity (new commits, star movers
-sorted by change, new versions, gating, redirects, stale), then suspects
-(failing, not yet confirmed), then what was added, then the runs' own figures.
+The markdown opens with one line that keeps the catalog's standing apart from the
+day ("223 sources in the catalog: 219 ok, 2 suspect, …. Today: 3 runs, 212
+checked, 5 events, 1 alert."), then reads in the order a maintainer acts: what
+needs action (deleted, dead, renamed with the URL to put in the list, licence
+changes, archived, blocked, unreachable, recovered), then activity (new commits,
+star movers sorted by change, new versions, gating, redirects, stale,
+unverifiable), then every source not `ok` by state (suspects first), then what
+was added, then the runs' own figures. Each heading over a list of events names
+their event word as the JSON spells it, with the count: `### Deleted (deleted, 2)`;
+a heading over sources in one state names the state the same way.
 Text that came from the outside world (names, remote names, error messages)
 is escaped so it cannot inject markdown or HTML.
 """
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,8 +48,35 @@ ACTIVITY = (
     (EventType.STALE, "Stale"),
     (EventType.UNVERIFIABLE, "Unverifiable"),
 )
+#: The states other than ok, in the order the report lists them, with a title and a note.
+NOT_OK = (
+    (Health.SUSPECT, "Suspects", "Failing, not yet long enough to be called gone."),
+    (Health.DELETED, "Deleted", "Confirmed gone by the service."),
+    (Health.DEAD, "Dead links", "Confirmed dead on repeated checks."),
+    (Health.BLOCKED, "Blocked", "Access blocked by the service (takedown or terms)."),
+    (Health.UNREACHABLE, "Unreachable", "Only transient failures, for a week or more."),
+    (
+        Health.UNVERIFIABLE,
+        "Unverifiable",
+        "They answer robots only with refusals (bot walls, 999, 429): check them by hand.",
+    ),
+    (Health.UNKNOWN, "Unknown", "Checked, but no conclusive answer since they were added."),
+)
+#: The order in which states are counted: ok first, unknown (mostly "not checked yet") last.
+STATE_ORDER = (Health.OK, *(h for h, _, _ in NOT_OK if h is not Health.UNKNOWN), Health.UNKNOWN)
 #: The note over links that failed at every check since they were added.
 NEVER_WORKED_NOTE = "Never worked since they were added: check the list for a typo."
+
+
+def heading(level: int, title: str, words: Iterable[str], count: int) -> str:
+    """A section heading naming the event (or state) words it lists, and how many:
+    `### Deleted (deleted, 2)`. The same form in the report and the digest."""
+    return f"{'#' * level} {title} ({', '.join([*words, str(count)])})"
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 run", "3 runs"."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +197,15 @@ class ReportRun:
 class DayReport:
     date: str
     events: Sequence[ReportEvent]
+    #: the sources that had an event that day or are not ok, with their current state
     sources: Sequence[ReportSource]
     runs: Sequence[ReportRun]
+    #: how many sources of the catalog are in each state (absent: none)
+    states: Mapping[Health, int] = field(default_factory=dict)
+    #: how many distinct sources the day's runs checked
+    checked: int = 0
+    #: how many of the catalog's sources were never checked (counted as unknown, not listed)
+    never_checked: int = 0
 
 
 # --- escaping ----------------------------------------------------------------------------------
@@ -205,15 +244,8 @@ def _day(value: str | None) -> str:
 
 
 def render_markdown(report: DayReport) -> str:
-    # One pass over the sources (there may be 100,000, read from the store as they come).
-    health = dict.fromkeys(Health, 0)
-    suspects: list[ReportSource] = []
-    for source in report.sources:
-        health[source.state.health] += 1
-        if source.state.health is Health.SUSPECT:
-            suspects.append(source)
     lines = [f"# monitor report: {report.date}", ""]
-    lines += _summary(report, health)
+    lines += _summary(report)
     by_type: dict[EventType, list[ReportEvent]] = {}
     for event in report.events:
         by_type.setdefault(event.event, []).append(event)
@@ -223,7 +255,7 @@ def render_markdown(report: DayReport) -> str:
     if not action:
         lines += ["Nothing needs action.", ""]
     for event_type, title, note in action:
-        lines += [f"### {title} ({len(by_type[event_type])})", ""]
+        lines += [heading(3, title, [event_type.value], len(by_type[event_type])), ""]
         if note:
             lines += [f"{note}", ""]
         lines += _action_lines(event_type, by_type[event_type])
@@ -235,35 +267,18 @@ def render_markdown(report: DayReport) -> str:
         lines += ["No activity.", ""]
     for event_type, title in ACTIVITY:
         if by_type.get(event_type):
-            lines += [f"### {title} ({len(by_type[event_type])})", ""]
+            lines += [heading(3, title, [event_type.value], len(by_type[event_type])), ""]
             lines += [_activity_line(e) for e in by_type[event_type]]
             lines.append("")
     if movers:
         lines += _movers(movers)
 
-    lines += ["## Suspects", ""]
-    if suspects:
-        lines += [
-            "Failing, not yet long enough to be called gone.",
-            "",
-            "| source | failing since | checks | last answer |",
-            "|---|---|---|---|",
-        ]
-        for source in suspects:
-            state = source.state
-            answer = md(last_answer(state.last_status, state.last_error, state.last_outcome))
-            lines.append(
-                f"| {md(source.name)} {link(source.url)} | "
-                f"{_day(_iso(state.failing_since))} | {state.failures} | {answer} |"
-            )
-        lines.append("")
-    else:
-        lines += ["None.", ""]
+    lines += _not_ok(report)
 
     added = by_type.get(EventType.ADDED, [])
     if added:
         lines += [
-            f"## Added ({len(added)})",
+            heading(2, "Added", [EventType.ADDED.value], len(added)),
             "",
             "<details><summary>First checked today</summary>",
             "",
@@ -275,18 +290,27 @@ def render_markdown(report: DayReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _summary(report: DayReport, health: dict[Health, int]) -> list[str]:
+def _summary(report: DayReport) -> list[str]:
+    """The catalog's standing, then the day's own figures, in two sentences."""
+    states = report.states
+    total = sum(states.values())
+    counts = []
+    for health in STATE_ORDER:
+        count = states.get(health, 0)
+        if not count:
+            continue
+        text = f"{count} {health.value}"
+        if health is Health.UNKNOWN and report.never_checked:
+            text += f" ({report.never_checked} not checked yet)"
+        counts.append(text)
+    standing = f"{plural(total, 'source')} in the catalog"
+    standing += (": " + ", ".join(counts) + ".") if counts else "."
     alerts = sum(1 for e in report.events if e.alert)
-    parts = [
-        f"{sum(health.values())} sources checked in {len(report.runs)} run(s)",
-        f"{alerts} alert(s)",
-    ]
-    parts += [
-        f"{count} {h.value}"
-        for h, count in health.items()
-        if count and h not in (Health.OK, Health.UNKNOWN)
-    ]
-    lines = ["; ".join(parts) + ".", ""]
+    today = (
+        f"Today: {plural(len(report.runs), 'run')}, {report.checked} checked, "
+        f"{plural(len(report.events), 'event')}, {plural(alerts, 'alert')}."
+    )
+    lines = [f"{standing} {today}", ""]
     if any(run.degraded for run in report.runs):
         lines += [
             "**Degraded:** most hosts could not be reached at the network level (is this "
@@ -294,6 +318,57 @@ def _summary(report: DayReport, health: dict[Health, int]) -> list[str]:
             "",
         ]
     return lines
+
+
+def _not_ok(report: DayReport) -> list[str]:
+    """Every listed source whose state is not ok, by state: one pass over the sources."""
+    by_health: dict[Health, list[ReportSource]] = {}
+    for source in report.sources:
+        if source.state.health is not Health.OK:
+            by_health.setdefault(source.state.health, []).append(source)
+    total = sum(len(sources) for sources in by_health.values())
+    lines = [f"## Not ok ({total})", ""]
+    if total:
+        lines += ["Every source whose state is not ok, whether or not it changed today.", ""]
+    elif not report.never_checked:
+        lines += ["Every source is ok.", ""]
+    if report.never_checked:
+        lines += [
+            f"{plural(report.never_checked, 'source')} not checked yet (unknown): "
+            "counted above, not listed.",
+            "",
+        ]
+    for health, title, note in NOT_OK:
+        sources = by_health.get(health)
+        if not sources:
+            continue
+        lines += [heading(3, title, [health.value], len(sources)), "", note, ""]
+        if health is Health.SUSPECT:
+            lines += ["| source | failing since | checks | last answer |", "|---|---|---|---|"]
+        else:
+            lines += ["| source | since | last checked | last answer |", "|---|---|---|---|"]
+        for source in sources:
+            state = source.state
+            answer = md(last_answer(state.last_status, state.last_error, state.last_outcome))
+            middle = (
+                f"{_day(_iso(state.failing_since))} | {state.failures}"
+                if health is Health.SUSPECT
+                else f"{_day(_iso(_since(state)))} | {_day(_iso(state.last_checked_at))}"
+            )
+            lines.append(f"| {md(source.name)} {link(source.url)} | {middle} | {answer} |")
+        lines.append("")
+    return lines
+
+
+def _since(state: SourceState) -> datetime | None:
+    """When the trouble a state stands for began, as far as the state remembers."""
+    if state.health is Health.UNREACHABLE:
+        order = (state.transient_since, state.failing_since, state.refused_since)
+    elif state.health is Health.UNVERIFIABLE:
+        order = (state.refused_since, state.transient_since, state.failing_since)
+    else:
+        order = (state.failing_since, state.transient_since, state.refused_since)
+    return next((moment for moment in order if moment is not None), None)
 
 
 def _action_lines(event_type: EventType, events: Sequence[ReportEvent]) -> list[str]:
@@ -366,7 +441,7 @@ def _movers(events: Sequence[ReportEvent]) -> list[str]:
         rows.append((after - before, event.name, url, before, after))
     rows.sort(key=lambda r: (-abs(r[0]), -r[0], r[1]))
     lines = [
-        f"### Star movers ({len(rows)})",
+        heading(3, "Star movers", [EventType.STARS_CHANGED.value], len(rows)),
         "",
         "| source | before | after | change |",
         "|---|---:|---:|---:|",
@@ -413,11 +488,16 @@ def render_json(report: DayReport) -> str:
 
 def render_json_chunks(report: DayReport) -> Iterator[str]:
     """The JSON report piece by piece, for writing straight to a file: the same text as
-    `json.dumps(payload, indent=2)`, without ever holding all of it (100,000 sources
-    make 60 MB of text, and many times that as the encoder's pieces)."""
+    `json.dumps(payload, indent=2)`, without ever holding all of it (the day a catalog
+    of 100,000 sources is first checked, every one of them has an event and is listed).
+
+    `states` counts every state, zeros included, ok first, so a script can read any of
+    them without a default."""
+    states = {health.value: report.states.get(health, 0) for health in STATE_ORDER}
     figures = {
         "runs": len(report.runs),
-        "sources_checked": len(report.sources),
+        "sources_checked": report.checked,
+        "never_checked": report.never_checked,
         "events": len(report.events),
         "alerts": sum(1 for e in report.events if e.alert),
         "requests": _total_requests(report.runs),
@@ -427,6 +507,7 @@ def render_json_chunks(report: DayReport) -> Iterator[str]:
         ),
     }
     yield '{\n  "date": ' + _json(report.date, 1)
+    yield ',\n  "states": ' + _json(states, 1)
     arrays: tuple[tuple[str, Iterable[ReportEvent | ReportSource | ReportRun]], ...] = (
         ("events", report.events),
         ("sources", report.sources),

@@ -570,6 +570,45 @@ class Store:
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
 
+    def reported_ids(self, run_ids: Sequence[int]) -> list[int]:
+        """Ids of the sources a day's report lists, ascending: those with an event in these
+        runs, and the active ones not `ok` that have been checked at least once.
+
+        Two indexed lookups (`sources.health`, `events.run_id`), so the work grows with what
+        is listed, not with the catalog. A source never checked yet (`unknown`, deferred by
+        a rate limit) is left out: a new catalog's backlog would list most of the catalog."""
+        not_ok = (
+            sa.select(SOURCES.c.id)
+            .where(SOURCES.c.health.in_([h.value for h in Health if h is not Health.OK]))
+            .where(SOURCES.c.active.is_(True))
+            .where(SOURCES.c.last_checked_at.is_not(None))
+        )
+        eventful = sa.select(EVENTS.c.source_id).where(EVENTS.c.run_id.in_(list(run_ids)))
+        query = sa.union(not_ok, eventful)  # UNION, not UNION ALL: each source once
+        with self.engine.connect() as db:
+            return sorted(int(i) for i in db.execute(query).scalars())
+
+    def health_counts(self) -> dict[Health, int]:
+        """How many active sources are in each health now (one GROUP BY); zeros left out."""
+        query = (
+            sa.select(SOURCES.c.health, sa.func.count())
+            .where(SOURCES.c.active.is_(True))
+            .group_by(SOURCES.c.health)
+        )
+        with self.engine.connect() as db:
+            return {Health(health): int(count) for health, count in db.execute(query)}
+
+    def never_checked_count(self) -> int:
+        """How many active sources were never checked (all of them `unknown`)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(SOURCES)
+            .where(SOURCES.c.last_checked_at.is_(None))
+            .where(SOURCES.c.active.is_(True))
+        )
+        with self.engine.connect() as db:
+            return int(db.execute(query).scalar_one())
+
     def health_at(self, until: datetime) -> dict[int, Health]:
         """Each source's health after its last check before `until` (a past week's end)."""
         last = (
