@@ -82,3 +82,48 @@ def test_ci_runs_the_readme_commands() -> None:
 def test_project_files_exist(name: str) -> None:
     """The files the contract and the design card name are present."""
     assert (ROOT / name).is_file()
+
+
+def _imports(path: object, modules: set[str]) -> set[str]:
+    """The package modules a module imports, at any depth of its code but TYPE_CHECKING."""
+    found: set[str] = set()
+
+    class Visitor(ast.NodeVisitor):
+        def visit_If(self, node: ast.If) -> None:
+            test = node.test
+            name = test.id if isinstance(test, ast.Name) else getattr(test, "attr", "")
+            for child in node.orelse if name == "TYPE_CHECKING" else [*node.body, *node.orelse]:
+                self.visit(child)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            if node.module and node.module.startswith("monitor"):
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    found.add(full if full in modules else node.module)
+
+        def visit_Import(self, node: ast.Import) -> None:
+            found.update(a.name for a in node.names if a.name.startswith("monitor"))
+
+    Visitor().visit(ast.parse(path.read_text()))  # type: ignore[attr-defined]
+    return found & modules
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    """No module of monitor imports, even lazily, a module that imports it back."""
+    files = {}
+    for path in (ROOT / "monitor").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        files[name] = path
+    graph = {name: _imports(path, set(files)) - {name} for name, path in files.items()}
+    cycles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, trail = stack.pop()
+            for target in graph[node]:
+                if target == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+    assert cycles == []
