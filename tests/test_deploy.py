@@ -338,7 +338,7 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> None:
     assert shown.returncode == 0 and version in shown.stdout, shown.stdout + shown.stderr
 
     # The image's settings, with /data and the catalog's directory moved under tmp_path:
-    # one check of an empty catalog creates the store (the migrations were installed)
+    # one check of an empty catalog (--allow-empty) creates the store (migrations installed)
     # and the reports, and the healthcheck says "unhealthy" (no daemon), not "usage error".
     (volume,) = json.loads(instruction("VOLUME")[0])
     catalog_dir = posixpath.dirname(env["MONITOR_CATALOG"])
@@ -350,7 +350,11 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> None:
         Path(new).mkdir()
     Path(env["MONITOR_CATALOG"]).write_text("")
     checked = subprocess.run(
-        [monitor, "check"], cwd=tmp_path / "data", capture_output=True, text=True, env=env
+        [monitor, "check", "--allow-empty"],
+        cwd=tmp_path / "data",
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (tmp_path / "data" / "monitor.db").is_file()

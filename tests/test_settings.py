@@ -91,9 +91,9 @@ def test_all_problems_at_once() -> None:
 
 def test_alert_urls_split_on_spaces_and_commas() -> None:
     """MONITOR_ALERT_URLS is split on spaces and commas, and beats [alerts] urls."""
-    env = {"MONITOR_ALERT_URLS": "json://a, ntfy://b  mailto://c"}
+    env = {"MONITOR_ALERT_URLS": "json://a, ntfy://b  json://c"}
     settings = resolve_settings(env, {"alerts": {"urls": ["json://file"]}})
-    assert [u.reveal() for u in settings.alert_urls] == ["json://a", "ntfy://b", "mailto://c"]
+    assert [u.reveal() for u in settings.alert_urls] == ["json://a", "ntfy://b", "json://c"]
     assert [
         u.reveal() for u in resolve_settings({}, {"alerts": {"urls": ["json://f"]}}).alert_urls
     ] == ["json://f"]
