@@ -84,18 +84,24 @@ def url_missing(url: str) -> list[Problem]:
     ]
 
 
-def preflight(entries: Sequence[Entry], settings: Settings, *, allow_empty: bool) -> None:
-    """Before anything is written: problems that would make the run fail halfway (exit 2)."""
-    problems: list[Problem] = []
+def refuse_empty(entries: Sequence[Entry], settings: Settings, *, allow_empty: bool) -> None:
+    """A catalog with no entries would retire every stored source: only on purpose."""
     if not entries and not allow_empty:
-        problems.append(
-            Problem(
-                str(settings.catalog),
-                "the catalog has no entries: checking it would retire every stored source",
-                hint="add [[source]] entries, or run `monitor check --allow-empty` to retire "
-                "them all on purpose",
-            )
+        raise UserInputError(
+            [
+                Problem(
+                    str(settings.catalog),
+                    "the catalog has no entries: checking it would retire every stored source",
+                    hint="add [[source]] entries, or run `monitor check --allow-empty` to retire "
+                    "them all on purpose",
+                )
+            ]
         )
+
+
+def preflight(settings: Settings) -> None:
+    """Before anything is written: what would make the run fail halfway (exit 2)."""
+    problems: list[Problem] = []
     reports = settings.reports_dir
     why = _unwritable(reports)
     if why:

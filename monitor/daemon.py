@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.catalog.sync import keep_in_step
 from monitor.check import check_once
 from monitor.config import load_configuration
 from monitor.digest import last_complete_week, write_week_digest
@@ -41,6 +42,7 @@ def run_daemon(
         def one_check(stop: threading.Event) -> JobResult:
             try:
                 loaded, current = load_configuration(environ, catalog=catalog)
+                loaded = keep_in_step(loaded, current)
             except UserInputError as exc:
                 return "invalid", {"error": "; ".join(str(p) for p in exc.problems)}
             result = check_once(loaded.entries, current, store=store, lock=False, stop=stop)

@@ -157,7 +157,7 @@ def week_digest(store: Store, week: Week) -> WeekDigest:
 
     action_rank = {event_type: n for n, (event_type, _, _) in enumerate(ACTION)}
     needs_action = sorted(
-        of(*action_rank),
+        (e for e in of(*action_rank) if not e.held),  # snoozed: not yet the maintainer's
         key=lambda e: (action_rank[e.event], place(e.section), *_total(e)),
     )
     movers = _movers([s for s in stored if s.event.event is EventType.STARS_CHANGED])

@@ -10,7 +10,7 @@ what went wrong, never an exception. Timestamps are timezone-aware UTC.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,7 @@ class Kind(StrEnum):
     HF_DATASET = "hf_dataset"
     HF_SPACE = "hf_space"
     HF_OWNER = "hf_owner"
+    HF_PATH = "hf_path"  # a /blob/, /tree/ or /resolve/ link inside a Hub model, dataset or space
     ARXIV = "arxiv"
     WEB = "web"
 
@@ -110,6 +111,59 @@ class Seen:
 
 
 @dataclass(frozen=True, slots=True)
+class Judgement:
+    """The maintainer's say about one source, from its catalog entry.
+
+    `ignore`: never checked, never reported. `snooze_until`: checked and recorded, but
+    no alert and no "needs action" before that date. `finished`: a project that is done,
+    not abandoned: never `stale`. `accept`: HTTP statuses that count as alive for it.
+    """
+
+    ignore: bool = False
+    snooze_until: date | None = None
+    finished: bool = False
+    accept: tuple[int, ...] = ()
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snooze_until is not None and now.date() < self.snooze_until
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.ignore:
+            data["ignore"] = True
+        if self.snooze_until is not None:
+            data["snooze_until"] = self.snooze_until.isoformat()
+        if self.finished:
+            data["maintenance"] = "finished"
+        if self.accept:
+            data["accept"] = list(self.accept)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Judgement:
+        if not data:
+            return cls()
+        until = data.get("snooze_until")
+        return cls(
+            ignore=bool(data.get("ignore")),
+            snooze_until=date.fromisoformat(until) if until else None,
+            finished=data.get("maintenance") == "finished",
+            accept=tuple(int(s) for s in data.get("accept", ())),
+        )
+
+    def words(self) -> str:
+        """The judgement as `monitor status` shows it: "ignored", "snoozed until …", …"""
+        parts = ["ignored"] if self.ignore else []
+        if self.snooze_until is not None:
+            parts.append(f"snoozed until {self.snooze_until.isoformat()}")
+        if self.finished:
+            parts.append("finished")
+        if self.accept:
+            parts.append("accepts " + ",".join(str(s) for s in self.accept))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One resource the monitor watches: a catalog entry, as the catalog file reads it."""
 
@@ -122,6 +176,9 @@ class Entry:
     seen: tuple[Seen, ...] = ()
     previous_urls: tuple[str, ...] = ()
     line: int | None = None
+    judgement: Judgement = field(default_factory=Judgement)
+    #: imported from documents (it has `seen`, even empty: no document links to it now)
+    imported: bool = False
 
     @property
     def display_name(self) -> str:
@@ -145,6 +202,8 @@ class Source:
     validators: tuple[tuple[str, str], ...] = ()
     #: the facts of the last conclusive check, for probes that revalidate
     last: Facts | None = None
+    #: HTTP statuses the maintainer accepts as alive for this source (`accept = [999]`)
+    accept: tuple[int, ...] = ()
 
     def validator(self, name: str) -> str | None:
         return dict(self.validators).get(name)
@@ -175,6 +234,9 @@ class Facts:
     title: str | None = None
     withdrawn: bool | None = None
     owner_type: str | None = None  # "user" / "org" for owner entries
+    #: what a URL that cannot tell turned out to be: "hf_model" for `huggingface.co/gpt2`,
+    #: one of the Hub's legacy un-namespaced models rather than an owner
+    resolved_kind: str | None = None
     state: str | None = None  # issue state: "open" / "closed"
 
     def to_json(self) -> dict[str, Any]:
@@ -247,13 +309,15 @@ class SourceState:
     #: good answers in a row since a verdict (deleted, dead, blocked, unreachable), while
     #: that verdict waits for the policy's confirmation that the source works again
     recovering: int = 0
+    #: alerts held while the source was snoozed, owed once the snooze has passed
+    owed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
             if value is None or (
-                value in (0, False) and item.name in ("failures", "stale", "recovering")
+                value in (0, False, ()) and item.name in ("failures", "stale", "recovering", "owed")
             ):
                 continue
             if isinstance(value, datetime):
@@ -284,6 +348,8 @@ class SourceState:
                 value = Health(value)
             elif item.name == "last_outcome":
                 value = Outcome(value)
+            elif item.name == "owed":
+                value = tuple(value)
             values[item.name] = value
         return cls(**values)
 
@@ -302,10 +368,12 @@ class Event:
     new_url: str | None = None
     detail: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: raised while the source is snoozed: recorded and reported, but not alerted
+    held: bool = False
 
     @property
     def alert(self) -> bool:
-        return self.event in ALERTS
+        return self.event in ALERTS and not self.held
 
     @property
     def never_worked(self) -> bool:

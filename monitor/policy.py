@@ -30,15 +30,18 @@ A pure function, so every rule of the contract is a row in
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.model import (
+    ALERTS,
     NEVER_WORKED,
     Event,
     EventType,
     Facts,
     Health,
+    Judgement,
     Kind,
     Observation,
     Outcome,
@@ -47,7 +50,7 @@ from monitor.model import (
 from monitor.settings import Policy
 
 #: Kinds whose "not found" is a link that died rather than a resource the API deleted.
-LINK_KINDS = frozenset({Kind.WEB, Kind.GITHUB_PATH, Kind.GITHUB_ISSUE})
+LINK_KINDS = frozenset({Kind.WEB, Kind.GITHUB_PATH, Kind.HF_PATH, Kind.GITHUB_ISSUE})
 #: Kinds whose last commit can go stale.
 COMMITTED_KINDS = frozenset({Kind.GITHUB_REPO, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE})
 _GONE = frozenset({Health.DELETED, Health.DEAD, Health.BLOCKED, Health.UNREACHABLE})
@@ -62,6 +65,8 @@ class Subject:
     kind: Kind
     #: the name the catalog's URL implies ("owner/repo", an HF id), for rename detection
     expected_name: str | None = None
+    #: `maintenance = "finished"`: done, not abandoned, so never stale
+    finished: bool = False
 
 
 def assess(
@@ -108,7 +113,7 @@ def assess(
         if prior.health in _GONE:
             event(EventType.RECOVERED, old=prior.health.value)
         _changes(subject, prior.facts, facts, event)
-        stale = _is_stale(subject.kind, facts, now, policy)
+        stale = not subject.finished and _is_stale(subject.kind, facts, now, policy)
         if stale and not prior.stale and facts is not None and facts.last_commit:
             event(EventType.STALE, old=facts.last_commit.date().isoformat())
         redirected_to = prior.redirected_to
@@ -244,8 +249,15 @@ def last_answer(status: int | None, error: str | None, outcome: Outcome | None) 
     return error or (outcome.value if outcome else "")
 
 
+def _committed(kind: Kind, facts: Facts | None) -> bool:
+    """Whether the source has commits: by its kind, or by what its URL turned out to be
+    (`huggingface.co/gpt2`, an `hf_owner` by the URL, is a legacy model)."""
+    resolved = facts.resolved_kind if facts is not None else None
+    return kind in COMMITTED_KINDS or (resolved is not None and resolved in COMMITTED_KINDS)
+
+
 def _is_stale(kind: Kind, facts: Facts | None, now: datetime, policy: Policy) -> bool:
-    if kind not in COMMITTED_KINDS or facts is None or facts.last_commit is None:
+    if not _committed(kind, facts) or facts is None or facts.last_commit is None:
         return False
     return now - facts.last_commit >= timedelta(days=policy.stale_after_days)
 
@@ -296,7 +308,7 @@ def _changes(subject: Subject, old: Facts | None, new: Facts | None, emit: _Rais
     if old.stars is not None and new.stars is not None and old.stars != new.stars:
         emit(EventType.STARS_CHANGED, old=str(old.stars), new=str(new.stars))
     if (
-        subject.kind in COMMITTED_KINDS
+        _committed(subject.kind, new)
         and old.last_commit
         and new.last_commit
         and new.last_commit > old.last_commit
@@ -317,3 +329,48 @@ def _changes(subject: Subject, old: Facts | None, new: Facts | None, emit: _Rais
             new=new.version,
             detail="withdrawn" if new.withdrawn else None,
         )
+
+
+#: What a held alert must still be true of to be raised once the snooze has passed.
+_STILL: dict[EventType, Callable[[SourceState], bool]] = {
+    EventType.DELETED: lambda s: s.health is Health.DELETED,
+    EventType.DEAD: lambda s: s.health is Health.DEAD,
+    EventType.BLOCKED: lambda s: s.health is Health.BLOCKED,
+    EventType.UNREACHABLE: lambda s: s.health is Health.UNREACHABLE,
+    EventType.ARCHIVED: lambda s: bool(s.facts and s.facts.archived),
+    EventType.RENAMED: lambda s: True,
+    EventType.LICENSE_CHANGED: lambda s: True,
+}
+
+
+def hold(
+    judgement: Judgement,
+    state: SourceState,
+    events: Sequence[Event],
+    now: datetime,
+    subject: Subject,
+) -> tuple[SourceState, list[Event]]:
+    """The maintainer's snooze, applied to one check's verdict.
+
+    While `snooze_until` is ahead, alert-worthy events are held: recorded and
+    reported, not alerted, and remembered as owed. Once it has passed, each owed
+    alert whose cause is still true (still dead, still archived; a rename or a
+    licence change stays news) is raised anew, once; what recovered meanwhile is
+    forgotten.
+    """
+    if judgement.snoozed(now):
+        held = [replace(e, held=True) if e.event in ALERTS else e for e in events]
+        owed = {e.event.value for e in held if e.held} | set(state.owed)
+        owed.discard(EventType.RECOVERED.value)
+        return replace(state, owed=tuple(sorted(owed))), held
+    if not state.owed:
+        return state, list(events)
+    raised = _Raised(subject, now)
+    until = judgement.snooze_until.isoformat() if judgement.snooze_until else "earlier"
+    present = {e.event for e in events}
+    for value in state.owed:
+        kind = EventType(value)
+        still = _STILL.get(kind)
+        if kind not in present and still is not None and still(state):
+            raised(kind, detail=f"held while snoozed until {until}; still so")
+    return replace(state, owed=()), [*events, *raised.events]

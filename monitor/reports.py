@@ -98,7 +98,10 @@ class ListedSources(Sequence[ReportSource]):
             for source_id in chunk:
                 s = found.get(source_id)
                 if s is not None:
-                    yield ReportSource(s.url, s.kind.value, s.name, s.section, s.state)
+                    # What a URL that could not tell turned out to be (`huggingface.co/gpt2`).
+                    facts = s.state.facts
+                    kind = (facts.resolved_kind if facts else None) or s.kind.value
+                    yield ReportSource(s.url, kind, s.name, s.section, s.state)
 
     @overload
     def __getitem__(self, index: int) -> ReportSource: ...

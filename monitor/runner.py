@@ -35,7 +35,7 @@ from typing import Any
 from monitor.alerts import Channel, Delivery, deliver, register
 from monitor.catalog.kinds import identify
 from monitor.model import Entry, Event, Kind, Observation, Outcome, Source
-from monitor.policy import Subject, assess
+from monitor.policy import Subject, assess, hold
 from monitor.probes import Probe
 from monitor.reports import write_day_reports
 from monitor.settings import Policy
@@ -398,8 +398,15 @@ def _drive(
 def _judge(
     stored: StoredSource, observation: Observation, policy: Policy, *, degraded: bool
 ) -> Checked:
-    subject = Subject(stored.key, stored.url, stored.kind, expected_name(stored.url, stored.kind))
+    subject = Subject(
+        stored.key,
+        stored.url,
+        stored.kind,
+        expected_name(stored.url, stored.kind),
+        finished=stored.judgement.finished,
+    )
     state, events = assess(subject, stored.state, observation, policy, degraded=degraded)
+    state, events = hold(stored.judgement, state, events, observation.at, subject)
     facts = observation.facts
     return Checked(
         stored.id,
@@ -412,8 +419,18 @@ def _judge(
 
 
 def expected_name(url: str, kind: Kind) -> str | None:
-    """The name a catalog URL implies, to compare with what the service now calls it."""
-    if kind in (Kind.GITHUB_REPO, Kind.GITHUB_OWNER, Kind.HF_MODEL, Kind.HF_DATASET, Kind.HF_SPACE):
+    """The name a catalog URL implies, to compare with what the service now calls it.
+
+    `hf_owner` included: `huggingface.co/gpt2` may turn out to be a legacy model now named
+    `openai-community/gpt2`, which is then reported `renamed` (an owner keeps its name)."""
+    if kind in (
+        Kind.GITHUB_REPO,
+        Kind.GITHUB_OWNER,
+        Kind.HF_MODEL,
+        Kind.HF_DATASET,
+        Kind.HF_SPACE,
+        Kind.HF_OWNER,
+    ):
         return identify(url).label
     return None
 

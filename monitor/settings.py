@@ -70,6 +70,18 @@ class Policy:
     degraded_host_share: float = 0.5
     #: A source checked more recently than this is not due yet (0: every run checks all).
     recheck_after_minutes: int = 60
+    #: `[policy.hosts."linkedin.com"] accept = [999]`: (host, statuses) that count as alive
+    #: for every source on that host, subdomains included
+    hosts_accept: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def accepted(self, host: str) -> tuple[int, ...]:
+        """The statuses `[policy.hosts]` accepts for `host` (or a domain it is under)."""
+        host = host.lower().rstrip(".")
+        found: set[int] = set()
+        for name, statuses in self.hosts_accept:
+            if host == name or host.endswith("." + name):
+                found.update(statuses)
+        return tuple(sorted(found))
 
 
 DEFAULT_USER_AGENT = (
@@ -142,6 +154,10 @@ class Settings:
     policy: Policy = Policy()
     schedule: Schedule = Schedule()
     probes: Probes = Probes()
+    #: `[catalog] documents`: the documents the catalog is kept from (relative to the catalog)
+    documents: tuple[str, ...] = ()
+    #: `[catalog] exclude`: regular expressions; links they match are not imported
+    exclude: tuple[str, ...] = ()
 
     @property
     def github_graphql_url(self) -> str:
@@ -186,7 +202,7 @@ _NOT_IN_FILE = {
 #: Keys that look like credentials, refused anywhere in [settings].
 _TOKEN_LIKE = re.compile(r"token|secret|password", re.IGNORECASE)
 
-TABLES = ("settings", "policy", "schedule", "alerts", "probes")
+TABLES = ("settings", "policy", "schedule", "alerts", "probes", "catalog")
 
 LineOf = Callable[[str, str], int | None]
 """(table, key) -> the catalog line that key is on, if known."""
@@ -403,7 +419,10 @@ def resolve_settings(
                 None if environ.get("MONITOR_ALERT_URLS", "").strip() else locate("alerts", "urls")
             )
             problems.extend(replace(p, line=p.line or line) for p in exc.problems)
+    hosts = _hosts_accept(tables, where, problems, locate)
     policy = _typed_table(Policy, "policy", environ, tables, where, problems, locate)
+    policy = replace(policy, hosts_accept=hosts)
+    documents, exclude = _catalog_table(tables, where, problems, locate)
     probes = _typed_table(Probes, "probes", environ, tables, where, problems, locate)
     schedule = _schedule(environ, tables, where, problems, locate)
     connect_to: tuple[tuple[str, str], ...] = ()
@@ -433,6 +452,8 @@ def resolve_settings(
         now=values.get("now"),
         connect_to=connect_to,
         policy=policy,
+        documents=documents,
+        exclude=exclude,
         schedule=schedule,
         probes=probes,
     )
@@ -516,8 +537,14 @@ def _typed_table(
     """A table of numbers and strings, checked against `cls`'s defaults, the environment first."""
     table = _table(tables, name, where, problems, locate)
     defaults = cls()
-    known = {f: getattr(defaults, f) for f in cls.__dataclass_fields__}  # type: ignore[attr-defined]
+    known = {
+        f: getattr(defaults, f)
+        for f in cls.__dataclass_fields__  # type: ignore[attr-defined]
+        if not isinstance(getattr(defaults, f), tuple)  # tables of their own (hosts)
+    }
     for key in table:
+        if key == "hosts" and name == "policy":
+            continue  # [policy.hosts."…"], read by _hosts_accept
         if key not in known:
             problems.append(_unknown_key(where, name, key, list(known), locate))
     values: dict[str, Any] = {}
@@ -570,6 +597,83 @@ def _typed_table(
 
 #: Whole-number settings for which 0 is a meaningful choice.
 _ZERO_ALLOWED = frozenset({"recheck_after_minutes", "max_wait_seconds"})
+
+
+def _hosts_accept(
+    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """`[policy.hosts."linkedin.com"] accept = [999]`, host by host."""
+    from monitor.catalog.judgement import statuses
+
+    policy = tables.get("policy", {})
+    hosts = policy.get("hosts", {}) if isinstance(policy, Mapping) else {}
+    if not isinstance(hosts, Mapping):
+        problems.append(
+            Problem(
+                where, "[policy] hosts must be a table of host names", locate("policy", "hosts")
+            )
+        )
+        return ()
+    found: list[tuple[str, tuple[int, ...]]] = []
+    for host, table in hosts.items():
+        section = f'policy.hosts."{host}"'
+        if not isinstance(table, Mapping) or set(table) - {"accept"}:
+            problems.append(
+                Problem(
+                    where,
+                    f"[{section}] takes one key, accept",
+                    locate(section, ""),
+                    f"e.g. [{section}] accept = [999]",
+                )
+            )
+            continue
+        accepted = statuses(
+            table.get("accept", []),
+            locate(section, "accept"),
+            where,
+            problems,
+            name=f"[{section}] accept",
+        )
+        found.append((str(host).lower().rstrip("."), accepted))
+    return tuple(sorted(found))
+
+
+def _catalog_table(
+    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`[catalog] documents = [...]` and `exclude = [...]` (regular expressions)."""
+    table = _table(tables, "catalog", where, problems, locate)
+    for key in table:
+        if key not in ("documents", "exclude"):
+            problems.append(_unknown_key(where, "catalog", key, ["documents", "exclude"], locate))
+    found: dict[str, tuple[str, ...]] = {}
+    examples = {"documents": '["README.md"]', "exclude": '["^https://example\\.org/"]'}
+    for key, example in examples.items():
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            problems.append(
+                Problem(
+                    where,
+                    f"[catalog] {key} must be a list of strings",
+                    locate("catalog", key),
+                    f"e.g. {key} = {example}",
+                )
+            )
+            value = []
+        found[key] = tuple(value)
+    for pattern in found["exclude"]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                Problem(
+                    where,
+                    f"[catalog] exclude {pattern!r} is not a regular expression: {exc}",
+                    locate("catalog", "exclude"),
+                    "escape dots and other special characters with a backslash",
+                )
+            )
+    return found["documents"], found["exclude"]
 
 
 def _toml_value(value: object) -> str:

@@ -20,7 +20,17 @@ CHECK_GRACE_SECONDS = 300
 #: The heartbeat's `last_status` while a check is under way (`last_run_at` is its start).
 RUNNING = "running"
 #: The columns of the tab-separated listing (`monitor status | cut -f…`).
-COLUMNS = ("health", "kind", "name", "url", "stars", "last_commit", "license", "last_checked_at")
+COLUMNS = (
+    "health",
+    "kind",
+    "name",
+    "url",
+    "stars",
+    "last_commit",
+    "license",
+    "last_checked_at",
+    "judgement",
+)
 
 
 def source_rows(sources: Sequence[StoredSource]) -> list[dict[str, str | None]]:
@@ -28,12 +38,14 @@ def source_rows(sources: Sequence[StoredSource]) -> list[dict[str, str | None]]:
     rows: list[dict[str, str | None]] = []
     for source in sources:
         state, facts = source.state, source.state.facts
+        kind = (facts.resolved_kind if facts else None) or source.kind.value
         rows.append(
             {
                 "url": source.url,
-                "kind": source.kind.value,
+                "kind": kind,
                 "name": source.name,
-                "health": state.health.value,
+                # An ignored source has no state worth showing: it is not checked at all.
+                "health": "ignored" if source.judgement.ignore else state.health.value,
                 "last_checked_at": state.last_checked_at.isoformat()
                 if state.last_checked_at
                 else None,
@@ -42,6 +54,8 @@ def source_rows(sources: Sequence[StoredSource]) -> list[dict[str, str | None]]:
                 if facts and facts.last_commit
                 else None,
                 "license": facts.license if facts else None,
+                # The maintainer's say, in words: "ignored", "snoozed until 2027-01-31", …
+                "judgement": source.judgement.words() or None,
             }
         )
     return rows

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from monitor.catalog.file import load_catalog
 from monitor.cli import main
 from monitor.emulator import AlertReceiver, Emulator, World
-from monitor.emulator.chaos import Fault
+from monitor.emulator.chaos import APPLICABLE, Fault
 from monitor.emulator.scenario import seed_world
 from monitor.store import Store
 
@@ -208,6 +208,15 @@ def soak(
             drip_interval=timeout / 2,
             retry_after=0,
         )
+        # Besides the random draws, each fault each service can show is injected once, on
+        # the first runs in turn, so that every kind is seen whatever the seed draws.
+        once = [
+            (row, fault)
+            for row, faults in APPLICABLE.items()
+            if row != "control"
+            for fault in faults
+            if (row, fault) != ("web", Fault.PORTAL)
+        ]
         offline = down = False
         moment = START
         while moment < START + timedelta(days=days):
@@ -226,6 +235,10 @@ def soak(
                 (emulator.stop_services if github_down else emulator.start_services)("github")
                 down = github_down
                 say(f"day {day:5.2f}: GitHub is {'down' if down else 'back'}")
+            if once and not offline:
+                row, fault = once.pop(0)
+                where = {"path": "^/graphql"} if row == "github-graphql" else {}
+                world.inject_fault(row.removesuffix("-graphql"), fault, times=1, **where)
             begun = time.monotonic()
             done = runner.invoke(main, ["check", "--now", moment.isoformat()], env=env)
             result.slowest_run_seconds = max(result.slowest_run_seconds, time.monotonic() - begun)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, RepoFile
 from huggingface_hub.errors import (
     DisabledRepoError,
     GatedRepoError,
     HfHubHTTPError,
+    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
+    RevisionNotFoundError,
 )
 
 from monitor.emulator import Emulator, World
@@ -202,3 +204,50 @@ def test_invalid_token(world: World, api: HfApi) -> None:
         api.model_info("a/b", token="hf_bad")
     assert not isinstance(caught.value, RepositoryNotFoundError)
     assert caught.value.response.status_code == 401
+
+
+def test_paths_info_lists_only_what_exists(world: World, api: HfApi) -> None:
+    """get_paths_info returns a RepoFile and a RepoFolder, and leaves a missing path out."""
+    world.add_hf_repo("o/m")
+    world.hf_add_file("o/m", "config.json")
+    world.hf_add_file("o/m", "data/train.parquet")
+    found = api.get_paths_info("o/m", ["config.json", "data", "gone.txt"])
+    assert [(type(f).__name__, f.path) for f in found] == [
+        ("RepoFile", "config.json"),
+        ("RepoFolder", "data"),
+    ]
+    assert isinstance(found[0], RepoFile) and found[0].size > 0 and len(found[0].blob_id) == 40
+    world.hf_remove_path("o/m", "data")
+    assert api.get_paths_info("o/m", ["data", "data/train.parquet"]) == []
+
+
+def test_paths_info_errors_and_renames(world: World, api: HfApi) -> None:
+    """RevisionNotFound, RepoNotFound, branches and commits resolve, a rename's POST 307s."""
+    world.add_hf_repo("o/m")
+    with pytest.raises(RevisionNotFoundError):
+        api.get_paths_info("o/m", ["README.md"], revision="v9")
+    with pytest.raises(RepositoryNotFoundError):
+        api.get_paths_info("o/nothing", ["README.md"])
+    world.hf_add_revision("o/m", "refs/pr/1")
+    assert api.get_paths_info("o/m", ["README.md"], revision="refs/pr/1")
+    sha = world.hf_repo("o/m").sha
+    world.hf_rename("o/m", "p/m")
+    world.reset_log()
+    assert [f.path for f in api.get_paths_info("o/m", "README.md", revision=sha)] == ["README.md"]
+    assert [(r.method, r.status) for r in world.requests("hf")] == [("POST", 307), ("POST", 200)]
+
+
+def test_list_repo_tree(world: World, api: HfApi) -> None:
+    """list_repo_tree lists a folder (recursively too); a missing folder or a file: 404."""
+    world.add_hf_repo("datasets-org/set", "dataset")
+    for path in ("data/a.parquet", "data/sub/b.parquet"):
+        world.hf_add_file("datasets-org/set", path, "dataset")
+    tree = api.list_repo_tree("datasets-org/set", "data", repo_type="dataset")
+    assert sorted(f.path for f in tree) == ["data/a.parquet", "data/sub"]
+    deep = api.list_repo_tree("datasets-org/set", "data", recursive=True, repo_type="dataset")
+    assert sorted(f.path for f in deep) == ["data/a.parquet", "data/sub", "data/sub/b.parquet"]
+    root = api.list_repo_tree("datasets-org/set", repo_type="dataset")
+    assert {f.path for f in root} == {".gitattributes", "README.md", "data"}
+    for missing in ("nothing", "data/a.parquet"):
+        with pytest.raises(RemoteEntryNotFoundError):
+            list(api.list_repo_tree("datasets-org/set", missing, repo_type="dataset"))

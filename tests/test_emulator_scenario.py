@@ -17,10 +17,12 @@ from github import Auth, Github
 from huggingface_hub import HfApi
 
 from monitor.catalog.file import load_catalog
+from monitor.catalog.kinds import identify
 from monitor.cli import main
 from monitor.emulator import Emulator, World
 from monitor.emulator.scenario import ScenarioError, load_scenario, seed_world
-from monitor.model import Kind
+from monitor.model import Entry, Kind
+from monitor.probes.huggingface_paths import parse
 from tests.conftest import ROOT
 
 SCENARIO = """
@@ -152,6 +154,8 @@ def test_seeded_world_serves_the_whole_catalog() -> None:
                     api.get_organization_overview if owner.type == "org" else api.get_user_overview
                 )
                 assert overview(parts[3])
+            elif entry.kind is Kind.HF_PATH:
+                assert _path_exists(api, entry.url), entry.url
             elif entry.kind is Kind.ARXIV:
                 papers.append(entry.url.rsplit("/", 1)[-1])
             else:
@@ -165,6 +169,41 @@ def test_seeded_world_serves_the_whole_catalog() -> None:
         )
         root = ET.fromstring(answer.content)
         assert len(root.findall("{http://www.w3.org/2005/Atom}entry")) == len(papers)
+
+
+def _path_exists(api: HfApi, url: str) -> bool:
+    """Whether the file or folder an `hf_path` link names is there, as paths-info says."""
+    where = parse(url)
+    assert where is not None
+    if not where.path:
+        return bool(api.repo_info(where.repo_id, revision=where.revision, repo_type=where.type))
+    found = api.get_paths_info(
+        where.repo_id, [where.path], revision=where.revision, repo_type=where.type
+    )
+    return [f.path for f in found] == [where.path]
+
+
+def test_seeded_world_has_the_files_and_folders_of_hf_paths() -> None:
+    """Seeding hf_path entries creates their repository, revision, and file or folder."""
+    urls = [
+        "https://huggingface.co/org/model/blob/main/config.json",
+        "https://huggingface.co/org/model/tree/v1.0/weights",
+        "https://huggingface.co/datasets/org/set/resolve/main/data/train.parquet",
+        "https://huggingface.co/spaces/org/demo/blob/main/app.py",
+        "https://huggingface.co/gpt2/raw/main/LICENSE",
+        "https://huggingface.co/org/model/tree/main",
+    ]
+    entries = []
+    for url in urls:
+        resource = identify(url)
+        entries.append(Entry(resource.url, Kind.HF_PATH, resource.key))
+    seeded = seed_world(entries, datetime(2026, 11, 21, tzinfo=UTC))
+    assert seeded.skipped == [] and seeded.counts == {"hf_path": len(urls)}
+    assert seeded.world.hf_repo("org/model").revisions == {"main", "v1.0"}
+    with Emulator(seeded.world) as emulator:
+        api = HfApi(endpoint=emulator.hf_url)
+        for url in urls:
+            assert _path_exists(api, url), url
 
 
 def test_control_port(world: World, emulator: Emulator) -> None:

@@ -8,20 +8,40 @@ from typing import Any
 
 import pytest
 
-from monitor.catalog.extract import extract_links, read_document
+from monitor.catalog.extract import (
+    HTML_SUFFIXES,
+    MARKDOWN_SUFFIXES,
+    Extraction,
+    extract_links,
+    read_document,
+)
 from monitor.errors import DocumentError
 from tests.conftest import DATA
 
 DOCS = DATA / "documents"
 
 
-@pytest.mark.parametrize(("name", "markdown"), [("messy.md", True), ("plain.txt", False)])
-def test_extract_matches_expectation(name: str, markdown: bool) -> None:
-    """Each link of the sample document is found with its line, text, text source and headings."""
-    expected: dict[str, Any] = tomllib.loads(
-        (DOCS / name).with_suffix(".expected.toml").read_text()
+EXPECTATIONS = sorted(DOCS.glob("*.expected.toml"))
+
+
+def extract_as_expected(expected: dict[str, Any]) -> Extraction:
+    """Extract the expectation's `document` the way `monitor catalog import` reads its kind."""
+    name = expected["document"]
+    suffix = Path(name).suffix.lower()
+    return extract_links(
+        (DOCS / name).read_text(),
+        name,
+        markdown=suffix in MARKDOWN_SUFFIXES,
+        html=suffix in HTML_SUFFIXES,
+        include_code=expected.get("include_code", False),
     )
-    found = extract_links((DOCS / name).read_text(), name, markdown=markdown)
+
+
+@pytest.mark.parametrize("path", EXPECTATIONS, ids=[p.name for p in EXPECTATIONS])
+def test_extract_matches_expectation(path: Path) -> None:
+    """Each sample's links come with line, text, source, row and headings; malformed listed."""
+    expected: dict[str, Any] = tomllib.loads(path.read_text())
+    found = extract_as_expected(expected)
     assert found.title == expected["title"]
     assert found.skipped_in_code == expected["skipped_in_code"]
     got = [
@@ -30,12 +50,22 @@ def test_extract_matches_expectation(name: str, markdown: bool) -> None:
             "url": link.url,
             "text": link.text,
             "text_from": link.text_from.value,
+            **({"row": link.row} if link.row else {}),
             "headings": list(link.headings),
             **({"warned": True} if link.warnings else {}),
         }
         for link in found.links
     ]
-    assert got == expected["link"]
+    assert got == expected.get("link", [])
+    malformed = [{"line": m.line, "written": m.written} for m in found.malformed]
+    assert malformed == expected.get("malformed", [])
+
+
+def test_every_document_has_an_expectation() -> None:
+    """No sample document is left without its expected links."""
+    documents = {p.name for p in DOCS.iterdir() if ".expected." not in p.name}
+    expected = {tomllib.loads(p.read_text())["document"] for p in EXPECTATIONS}
+    assert documents == expected
 
 
 def test_code_links_are_taken_when_asked() -> None:

@@ -13,16 +13,26 @@ from tests.conftest import DATA
 CASES: list[dict[str, Any]] = tomllib.loads((DATA / "kinds.toml").read_text())["case"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["url"] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_identify(case: dict[str, Any]) -> None:
     """Each URL gets its kind, canonical form, identity and the problems it really has."""
     found = identify(case["url"])
     assert found.kind == case["kind"]
     if "canonical" in case:
         assert found.url == case["canonical"]
+    if "key" in case:
+        assert found.key == case["key"]
+    if "label" in case:
+        assert found.label == case["label"]
     assert len(found.problems) == case.get("problems", 0), found.problems
     for other in case.get("same", []):
         assert identify(other).key == found.key, other
+
+
+def test_cases_have_distinct_names() -> None:
+    """Every case in the table is named, once."""
+    names = [c["name"] for c in CASES]
+    assert len(names) == len(set(names))
 
 
 def test_different_resources_have_different_keys() -> None:

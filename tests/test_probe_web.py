@@ -550,3 +550,27 @@ def test_closing_the_generator_stops_every_request(world: World, emulator: Emula
     while world.chaos.held and time.monotonic() < deadline:  # the stalled requests were dropped
         time.sleep(0.05)
     assert world.chaos.held == 0
+
+
+def test_never_waiting_for_retry_after_still_keeps_the_spacing(
+    world: World, emulator: Emulator
+) -> None:
+    """max_wait 0 defers hosts that ask for a pause, never the pages of a polite host."""
+    paths = [f"/polite/{i}" for i in range(8)]
+    for path in paths:
+        world.set_page(path, "ok")
+    found = check(emulator, *paths, web=probe(max_wait=0.0, min_interval=0.01))
+    assert {o.outcome for o in found.values()} == {Outcome.OK}
+
+
+def test_accepted_statuses_are_alive(world: World, emulator: Emulator) -> None:
+    """A status the source or its host accepts is alive, whatever it would mean otherwise."""
+    world.set_page("/linkedin", 999)
+    world.set_page("/walled", 403)
+    sources = [
+        Source("a", emulator.page_url("/linkedin"), Kind.WEB),
+        Source("b", emulator.page_url("/walled"), Kind.WEB, accept=(403,)),
+    ]
+    web = probe(host_accept=lambda host: (999,) if host == "127.0.0.1" else ())
+    found = {o.key: o for o in web.observe(sources, NOW)}
+    assert found["a"].outcome is Outcome.OK and found["b"].outcome is Outcome.OK

@@ -1,4 +1,4 @@
-"""Where a URL written in prose really begins and ends.
+"""Where a URL written in a document really begins and ends.
 
 Curated lists are written by hand, and their URLs arrive glued to the text
 around them: `…/openai-translator。` (a CJK full stop), `…/alpacahttps://github.com/…`
@@ -8,6 +8,15 @@ characters into the URLs it really holds, each with the warnings a human
 should read. It knows the URL grammar of GitHub, the Hugging Face Hub and arXiv,
 which lets it cut prose off a repository name; for other hosts it only trims
 what can never end a URL.
+
+Trimming is for bare URLs in prose only. A destination its author delimited —
+markdown `(…)`, `<…>`, a reference definition, an HTML `href` — ends where the
+author said: `clean(raw, delimited=True)` keeps `…/wiki/变换器_（机器学习）` and
+`…/smth.` whole, and only splits URLs that were plainly glued together.
+`recover(raw)` reads the destinations that are not URLs as written
+(`[https://…`, `[a](b)` nested inside `(…)`, `ttps://…`, `www.…`) and gives
+back what the author meant, always with a warning, since the document needs
+fixing.
 """
 
 from __future__ import annotations
@@ -17,12 +26,20 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 #: Characters that end a URL wherever they appear: CJK punctuation, full-width
-#: forms, typographic quotes and ellipses never occur unescaped in a real link.
+#: forms, typographic quotes and ellipses never occur unescaped in a bare link.
 URL_STOP = "\u3000-\u303f\uff00-\uff65\u2018-\u201f\u2026\u00b7"
 _STOP = re.compile(f"[{URL_STOP}]")
 _SCHEME = re.compile(r"https?://", re.IGNORECASE)
 _TRAILING = ".,:;!?*_~'\"`"
+_OPENING = "([{<"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+
+#: Hosts whose URLs legitimately hold another URL in their path
+#: (`https://web.archive.org/web/2023/https://github.com/o/r`).
+WRAPPER_HOSTS = frozenset(
+    """web.archive.org archive.org archive.ph archive.today archive.is archive.li
+    webcache.googleusercontent.com r.jina.ai""".split()
+)
 
 # The part of a URL that names the resource on hosts whose names we know. What
 # follows it must start a path, query or fragment; anything else is prose.
@@ -40,6 +57,14 @@ _KNOWN_HEADS = (
     ),
 )
 
+# Inside a malformed destination: every URL, up to a bracket, quote or space.
+_INNER_URL = re.compile(r"https?://[^\s\[\]<>\"'`]+", re.IGNORECASE)
+# A scheme mistyped (`ttps://`, `http//`, `https:/`) or missing (`//host`).
+_BAD_SCHEME = re.compile(r"^(h?t?t?p?(s?))(?::/{1,3}|:?//)(?=[^/\s])", re.IGNORECASE)
+_SCHEMELESS = re.compile(
+    r"^(?:www\.|(?:github\.com|huggingface\.co|hf\.co|arxiv\.org)/)[^\s]*$", re.IGNORECASE
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Cleaned:
@@ -49,30 +74,28 @@ class Cleaned:
     warnings: tuple[str, ...] = ()
 
 
-def clean(raw: str, *, as_written: bool = False) -> list[Cleaned]:
+def clean(raw: str, *, delimited: bool = False) -> list[Cleaned]:
     """Split `raw` into the URLs it holds, trimmed of the prose glued to them.
 
-    With `as_written`, the author's exact destination is kept (only trailing
-    punctuation goes): used for destinations that are plainly malformed, which
-    must reach the catalog as they are so a human can see and fix them.
+    With `delimited`, `raw` is a destination its author delimited: it is kept
+    exactly as written (spaces, a final `.` or `_`, CJK brackets and all), and
+    only split where two URLs were glued together.
     """
-    if as_written:
-        url = _trim(raw.strip())
-        return [Cleaned(url)] if _has_host(url) else []
-    run = _STOP.split(raw, maxsplit=1)[0]
-    starts = [m.start() for m in _SCHEME.finditer(run)]
-    if not starts or starts[0] != 0:
-        starts = [0, *starts]
+    run = raw.strip() if delimited else _STOP.split(raw, maxsplit=1)[0]
+    starts = [0, *(m.start() for m in _SCHEME.finditer(run) if _glued_at(run, m.start()))]
     pieces = [run[a:b] for a, b in zip(starts, [*starts[1:], len(run)], strict=True)]
     urls: list[str] = []
     dropped: list[str] = []
     for index, piece in enumerate(pieces):
         following = pieces[index + 1] if index + 1 < len(pieces) else None
-        url, cut = _cut_known_host(_trim(piece))
-        if cut and following is not None:
-            url, label = _strip_label(url, following)
-            dropped.append(label + cut)
-        url = _trim(url)
+        if delimited and following is None:
+            url = piece  # where the author's delimiter ends, the URL ends
+        else:
+            url, cut = _cut_known_host(_trim(piece))
+            if cut and following is not None:
+                url, label = _strip_label(url, following)
+                dropped.append(label + cut)
+            url = _trim(url)
         if _has_host(url):
             urls.append(url)
     if len(pieces) == 1:
@@ -86,11 +109,56 @@ def clean(raw: str, *, as_written: bool = False) -> list[Cleaned]:
     return [Cleaned(url, (warning,) if i == 0 else ()) for i, url in enumerate(urls)]
 
 
+def recover(raw: str) -> list[Cleaned]:
+    """The URLs a malformed destination (one that is not `http(s)://…` as written) meant.
+
+    Empty for what is no web link at all (`#anchor`, `docs/x.md`, `mailto:`);
+    every URL it does give carries a warning quoting the destination as written.
+    """
+    written = raw.strip()
+    found: list[str] = []
+    if _INNER_URL.search(written):
+        # `[https://…`, `[a](https://…)` nested inside `(…)`, `"https://…"`.
+        for match in _INNER_URL.finditer(written):
+            found.extend(c.url for c in clean(_trim(match[0]), delimited=True))
+    elif bad := _BAD_SCHEME.match(written):
+        scheme = "https://" if bad[2] or not bad[1] else "http://"
+        found.append(scheme + written[bad.end() :])
+    elif _SCHEMELESS.match(written):
+        found.append("https://" + written)
+    urls = [url for url in dict.fromkeys(found) if _has_host(url)]
+    if not urls:
+        return []
+    warning = (
+        f"malformed link destination {written!r}: read as "
+        + ", ".join(urls)
+        + "; fix it in the document"
+    )
+    return [Cleaned(url, (warning,)) for url in urls]
+
+
+def _glued_at(run: str, start: int) -> bool:
+    """True if the scheme at `start` begins a second URL glued on, not one inside the first."""
+    if start == 0:
+        return False
+    if run[start - 1] in "=?&#":
+        return False  # a URL as a query value: `?url=https://…`
+    try:
+        host = (urlsplit(run[:start]).hostname or "").removeprefix("www.")
+    except ValueError:
+        return True
+    return host not in WRAPPER_HOSTS
+
+
 def _trim(url: str) -> str:
-    """Drop sentence punctuation and unbalanced closing brackets from the end."""
+    """Drop sentence punctuation, opening brackets and unbalanced closing brackets from the end."""
     while url:
         last = url[-1]
-        if last in _TRAILING or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
+        if (
+            last in _TRAILING
+            or last in _OPENING
+            or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last]))
+        ):
             url = url[:-1]
         else:
             break

@@ -1,71 +1,80 @@
-"""Links out of markdown and plain-text documents, each with the context a human would name it by.
+"""Links out of markdown, plain-text and HTML documents, with the context a human names them by.
 
 The first stage of the pipeline. `read_document` turns a file into text or a
 clear `DocumentError`; `extract_links` finds every link a reader would follow:
 markdown links, reference definitions, autolinks, bare URLs in prose and tables,
-raw `<a href>` tags, and the broken forms hand-written lists really contain
-(two URLs glued together, a URL with a space inside `<…>`). Each `Link`
-carries the line it is on, the trail of headings above it, and its link text
-or table-row label. Deciding what the link *is* belongs to `kinds`; naming and
-merging belong to `importer`.
+HTML links (`html_links`), and the broken forms hand-written lists really
+contain (two URLs glued together, a URL with a space inside `<…>`, a
+destination such as `[https://…`). Each `Link` carries the line it is on, the
+trail of headings above it, its link text, and its table row's label (the
+row's first cell that names something; it names links in that row only).
+Deciding what the link *is* belongs to `kinds`; naming and merging belong to
+`importer` and `naming`.
 
-Code is skipped (lychee's default): a `git clone` line in a fenced block is an
-instruction, not a catalog entry. In plain-text documents (anything not named
-`.md`/`.markdown`) indentation means nothing, so indented lines are prose, and
-where there are no markdown headings, short numbered lines stand in for them.
+Code is skipped (lychee's default): a `git clone` line in a fenced block, inline
+code, or HTML `<pre>`/`<code>`, is an instruction, not a catalog entry;
+`include_code` takes it too. In plain-text documents (anything not named
+`.md`/`.markdown` or `.html`/`.htm`) indentation means nothing, so indented
+lines are prose, and where there are no markdown headings, short numbered lines
+stand in for them. HTML documents are read as HTML: links come from elements,
+not from text (see `html_links`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from monitor.catalog.clean import URL_STOP, clean
+from monitor.catalog.clean import URL_STOP
+from monitor.catalog.html_links import (
+    CODE_TAGS,
+    EMBED_ATTRIBUTES,
+    CodeText,
+    Found,
+    HtmlReader,
+    read_tag,
+    row_of,
+    text_of,
+)
+from monitor.catalog.links import (
+    Collector,
+    Extraction,
+    Heading,
+    Link,
+    Malformed,
+    TextFrom,
+    Trail,
+    is_badge,
+    plain,
+)
+from monitor.catalog.naming import is_generic, names_something
 from monitor.errors import DocumentError, Problem
 
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "HTML_SUFFIXES",
+    "MARKDOWN_SUFFIXES",
+    "Extraction",
+    "Link",
+    "Malformed",
+    "Progress",
+    "TextFrom",
+    "extract_links",
+    "read_document",
+]
+
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd", ".mdx"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+#: A table row is labelled by the first of its first cells that names something.
+ROW_LABEL_CELLS = 3
 
 Progress = Callable[[int, int], None]
 """(done, total) in arbitrary units; called as extraction advances."""
-
-
-class TextFrom(StrEnum):
-    """Where a link's text came from, best first; the importer names entries by it."""
-
-    LINK = "link"  # the text of a markdown link
-    TABLE = "table"  # the first cell of the table row the URL sits in
-    REFERENCE = "reference"  # the label of an unused reference definition `[label]: url`
-    NONE = "none"  # a bare URL with nothing around it to name it
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One link as a document wrote it, cleaned of the prose glued to it."""
-
-    url: str
-    document: str
-    line: int
-    headings: tuple[str, ...]
-    text: str = ""
-    text_from: TextFrom = TextFrom.NONE
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(slots=True)
-class Extraction:
-    """Everything found in one document."""
-
-    document: str
-    title: str
-    links: list[Link] = field(default_factory=list)
-    skipped_in_code: int = 0
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -129,8 +138,9 @@ def read_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
 
 # --- extraction --------------------------------------------------------------------------------
 
+# A bare URL ends at whitespace, quotes, brackets and CJK punctuation; an IPv6 host keeps its own.
 _BARE = re.compile(
-    rf"(?<![A-Za-z0-9./@])(?:https?://|www\.)[^\s<>\"`{URL_STOP}]+",
+    rf"(?<![A-Za-z0-9./@])(?:https?://(?:\[[0-9A-Fa-f:.]+\])?|www\.)[^\s<>\"`\[\]{URL_STOP}]+",
     re.IGNORECASE,
 )
 # A destination with whitespace inside is no link to a markdown parser, but it
@@ -138,7 +148,6 @@ _BARE = re.compile(
 _SPACED = re.compile(
     r"<(https?://[^<>\n]*?\S\s+\S[^<>\n]*)>|\]\((https?://[^()\n]*?\S\s+\S[^()\n]*)\)"
 )
-_HREF = re.compile(r"""\bhref\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _REFERENCE = re.compile(r"^ {0,3}\[((?:[^\]\\]|\\.)+)\]:[ \t]*<?([^\s>]+)>?")
 _GIT_SSH = re.compile(r"git@([A-Za-z0-9.-]+):([A-Za-z0-9._/-]+?)(?:\.git)?(?=\s|$)")
 _FRONT_MATTER_TITLE = re.compile(r"""^title:\s*["']?(.*?)["']?\s*$""")
@@ -150,86 +159,264 @@ def extract_links(
     document: str,
     *,
     markdown: bool = True,
+    html: bool = False,
     include_code: bool = False,
     progress: Progress | None = None,
 ) -> Extraction:
-    """Find every link in `text`, a document named `document` (used in `Link.document`)."""
+    """Find every link in `text`, a document named `document` (used in `Link.document`).
+
+    `html` reads it as an HTML document; else `markdown` says whether it is
+    markdown (indentation is code) or plain text (indentation is layout).
+    """
+    if html:
+        return _extract_html(text, document, include_code, progress)
     lines = text.splitlines()
     title, lines = _strip_front_matter(lines)
     if not markdown:
         # In plain text, indentation is layout, not a code block.
         lines = [line.lstrip() for line in lines]
-    source = "\n".join(lines)
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
     # Keep destinations exactly as written; we clean and encode them ourselves.
     md.normalizeLink = lambda url: url  # type: ignore[method-assign]
     md.validateLink = lambda url: True  # type: ignore[method-assign]
-    tokens = md.parse(source)
+    tokens = md.parse("\n".join(lines))
 
     headings = _markdown_headings(tokens)
     if not headings and not markdown:
         headings = _plain_headings(lines)
-    if not title:
-        tops = [h for h in headings if h.level == 1]
-        if len(tops) == 1 and headings[0] is tops[0]:
-            title = tops[0].text
-            headings = headings[1:]
-    trail = _Trail(headings)
-
+    title, headings = _title(title, headings)
     result = Extraction(document, title)
-    code_lines: set[int] = set()
-    used_hrefs: set[str] = set()
-    total = len(tokens)
-    row_label = ""
-    for index, token in enumerate(tokens):
-        if progress is not None and index % 500 == 0:
-            progress(index, total)
-        if token.type == "tr_open":
-            row_label = ""
-        elif token.type in ("fence", "code_block"):
-            start, end = token.map or (0, 0)
-            code_lines.update(range(start, end))
-            result.skipped_in_code += _code_links(
-                token.content, token.map, trail, result, document, include_code
-            )
-        elif token.type == "html_block":
-            line = (token.map or (0, 0))[0] + 1
-            for match in _HREF.finditer(token.content):
-                _add(result, match[1], document, line, trail, "", TextFrom.NONE)
-        elif token.type == "inline":
-            label = row_label
-            if tokens[index - 1].type in ("th_open", "td_open") and not row_label:
-                row_label = _plain_text(token.children or [])
-                label = ""
-            _inline(token, trail, result, document, label, used_hrefs, include_code)
-    _unused_references(lines, code_lines, used_hrefs, trail, result, document)
-    if progress is not None:
-        progress(total, total)
+    reader = _MarkdownReader(Collector(result, Trail(headings)), include_code)
+    reader.read(tokens, progress)
+    _unused_references(lines, reader.code_lines, reader.used_hrefs, reader.collector)
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class _Heading:
-    line: int  # 0-based
-    level: int
-    text: str
+def row_label(cells: Sequence[str]) -> str:
+    """A table row's label: the first of its first cells that names something, else ""."""
+    for cell in cells[:ROW_LABEL_CELLS]:
+        if names_something(cell):
+            return cell
+    return ""
 
 
-class _Trail:
-    """The headings above any line: `_Trail(headings).at(line)` gives them outermost first."""
+def code_urls(text: str) -> list[str]:
+    """The URLs in code: bare ones, and `git@host:owner/repo.git` as `https://host/owner/repo`."""
+    urls = [m[0] for m in _BARE.finditer(text)]
+    return urls + [f"https://{m[1]}/{m[2]}" for m in _GIT_SSH.finditer(text)]
 
-    def __init__(self, headings: list[_Heading]) -> None:
-        self._headings = headings
 
-    def at(self, line: int) -> tuple[str, ...]:
-        stack: list[_Heading] = []
-        for heading in self._headings:
-            if heading.line > line:
-                break
-            while stack and stack[-1].level >= heading.level:
-                stack.pop()
-            stack.append(heading)
-        return tuple(h.text for h in stack)
+def _title(title: str, headings: list[Heading]) -> tuple[str, list[Heading]]:
+    """The document's title: its own, else a lone top heading that opens it (taken out, as
+    it is when it only repeats the title, like an HTML page's `<h1>` its `<title>`)."""
+    tops = [h for h in headings if h.level == 1]
+    if len(tops) == 1 and headings[0] is tops[0] and (not title or title == tops[0].text):
+        return tops[0].text, headings[1:]
+    return title, headings
+
+
+class _MarkdownReader:
+    """Walks markdown-it's tokens, handing every destination to a `Collector`."""
+
+    def __init__(self, collector: Collector, include_code: bool) -> None:
+        self.collector = collector
+        self.include_code = include_code
+        self.code_lines: set[int] = set()
+        self.used_hrefs: set[str] = set()
+        self.html = HtmlReader()  # one for all HTML blocks: `<pre>` may span several
+
+    def read(self, tokens: list[Token], progress: Progress | None) -> None:
+        rows = _row_labels(tokens)
+        total = len(tokens)
+        for index, token in enumerate(tokens):
+            if progress is not None and index % 500 == 0:
+                progress(index, total)
+            if token.type in ("fence", "code_block"):
+                start, end = token.map or (0, 0)
+                self.code_lines.update(range(start, end))
+                self.code(token.content, start + 1)
+            elif token.type == "html_block":
+                self.html.feed_at(token.content, (token.map or (0, 0))[0] + 1)
+                drain_html(self.html, self.collector, self.include_code)
+            elif token.type == "inline":
+                self.inline(token, rows.get(index, ""))
+        if progress is not None:
+            progress(total, total)
+
+    def code(self, content: str, first: int) -> None:
+        """Links inside code: counted, and extracted only when asked (`--include-code`)."""
+        for offset, text in enumerate(content.splitlines()):
+            take_code(text, first + offset, self.collector, self.include_code)
+
+    def inline(self, token: Token, row: str) -> None:
+        line = (token.map or (0, 0))[0] + 1
+        children = token.children or []
+        anchor: Found | None = None  # an open inline `<a href>`: text up to `</a>` is its text
+        code_depth = 0  # inside inline `<code>`…`</code>`
+        index = 0
+        while index < len(children):
+            child = children[index]
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "link_open":
+                end = _link_end(children, index)
+                self.link(child, children[index + 1 : end - 1], line, row)
+                line += sum(1 for c in children[index:end] if c.type in ("softbreak", "hardbreak"))
+                index = end
+                continue
+            elif child.type in ("text", "text_special"):
+                if code_depth:
+                    self.code(child.content, line)
+                elif anchor is not None:
+                    anchor.parts.append(child.content)
+                else:
+                    self.bare(child.content, line, row)
+            elif child.type == "image" and anchor is not None:
+                if not is_badge(str(child.attrs.get("src", ""))):
+                    anchor.parts.append(_plain_text(child.children or []))
+            elif child.type == "code_inline":
+                self.code(child.content, line)
+            elif child.type == "html_inline":
+                tag = read_tag(child.content)
+                if tag is None:
+                    pass
+                elif tag.name in CODE_TAGS:
+                    code_depth = max(0, code_depth + (-1 if tag.closing else 1))
+                elif tag.name == "a":
+                    self.anchor(anchor, row)
+                    href = tag.attrs.get("href", "")
+                    title = tag.attrs.get("title", "")
+                    anchor = Found(href, line, fallback=title) if href and not tag.closing else None
+                elif tag.name == "img" and anchor is not None and not tag.closing:
+                    if not is_badge(tag.attrs.get("src", "")):
+                        anchor.parts.append(tag.attrs.get("alt", ""))
+                elif tag.name in EMBED_ATTRIBUTES and tag.attrs.get("src"):
+                    title = tag.attrs.get("title", "")
+                    self.anchor(Found(tag.attrs["src"], line, fallback=title), row)
+                elif tag.name == "area" and tag.attrs.get("href"):
+                    alt = tag.attrs.get("alt", "") or tag.attrs.get("title", "")
+                    self.anchor(Found(tag.attrs["href"], line, fallback=alt), row)
+            index += 1
+        self.anchor(anchor, row)
+
+    def link(self, link_open: Token, inside: list[Token], line: int, row: str) -> None:
+        """A markdown link (inline, reference or autolink): its destination is delimited."""
+        href = str(link_open.attrs.get("href", ""))
+        text = _plain_text(inside)
+        self.used_hrefs.add(href.strip())
+        if link_open.markup == "autolink" or text.strip() == href.strip():
+            self.collector.destination(href, line, text=row, text_from=TextFrom.TABLE, row=row)
+        else:
+            self.collector.destination(href, line, text=text, row=row)
+
+    def anchor(self, anchor: Found | None, row: str) -> None:
+        """An inline HTML link, once its text is known."""
+        if anchor is not None:
+            self.collector.destination(anchor.href, anchor.line, text=text_of(anchor), row=row)
+
+    def bare(self, content: str, line: int, row: str) -> None:
+        """URLs written in prose: spaced destinations kept (and warned), bare ones trimmed."""
+        for match in _SPACED.finditer(content):
+            written = match[1] or match[2]
+            warning = (
+                f"the document links to {written!r}, which has a space inside; "
+                "kept as written, fix it in the document"
+            )
+            self.collector.destination(
+                written,
+                line,
+                text=row,
+                text_from=TextFrom.TABLE,
+                row=row,
+                warnings=(warning,),
+            )
+        masked = _SPACED.sub(lambda m: " " * len(m[0]), content)
+        for match in _BARE.finditer(masked):
+            self.collector.bare(match[0], line, row=row)
+
+
+def take_code(text: str, line: int, collector: Collector, include: bool) -> None:
+    """The URLs in one line of code: taken with `include`, else counted as skipped."""
+    urls = code_urls(text)
+    if include:
+        for url in urls:
+            collector.bare(url, line)
+    else:
+        collector.result.skipped_in_code += len(urls)
+
+
+def drain_html(reader: HtmlReader, collector: Collector, include_code: bool) -> None:
+    """Hand what `reader` has found so far to `collector`, in document order."""
+    items: list[tuple[int, Found | CodeText]] = [(f.line, f) for f in reader.take()]
+    items += [(c.line, c) for c in reader.take_code()]
+    # Stable: on one line, links come before code text.
+    items.sort(key=lambda entry: (entry[0], isinstance(entry[1], CodeText)))
+    for _, item in items:
+        if isinstance(item, Found):
+            collector.destination(
+                item.href, item.line, text=text_of(item), row=row_of(item, row_label)
+            )
+        else:
+            for offset, text in enumerate(item.text.split("\n")):
+                take_code(text, item.line + offset, collector, include_code)
+
+
+def _extract_html(
+    text: str, document: str, include_code: bool, progress: Progress | None
+) -> Extraction:
+    reader = HtmlReader()
+    reader.feed_at(text, 1)
+    reader.close()
+    title, headings = _title(reader.title, sorted(reader.headings, key=lambda h: h.line))
+    result = Extraction(document, title)
+    drain_html(reader, Collector(result, Trail(headings)), include_code)
+    if progress is not None:
+        progress(1, 1)
+    return result
+
+
+def _link_end(children: list[Token], index: int) -> int:
+    """The index just past the `link_close` matching the `link_open` at `index`."""
+    depth, end = 1, index + 1
+    while end < len(children) and depth:
+        depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
+        end += 1
+    return end
+
+
+def _row_labels(tokens: list[Token]) -> dict[int, str]:
+    """For each inline token inside a table row, the row's label (see `row_label`)."""
+    labels: dict[int, str] = {}
+    index = 0
+    while index < len(tokens):
+        if tokens[index].type == "tr_open":
+            cells: list[int] = []
+            index += 1
+            while index < len(tokens) and tokens[index].type != "tr_close":
+                if tokens[index].type == "inline":
+                    cells.append(index)
+                index += 1
+            label = row_label([_cell_text(tokens[i].children or []) for i in cells])
+            labels.update(dict.fromkeys(cells, label))
+        index += 1
+    return labels
+
+
+def _cell_text(children: list[Token]) -> str:
+    """A cell's text as a row label: links that name nothing ("Paper", "🤗") left out."""
+    parts: list[str] = []
+    index = 0
+    while index < len(children):
+        if children[index].type == "link_open":
+            end = _link_end(children, index)
+            text = _plain_text(children[index + 1 : end - 1])
+            if not is_generic(text):
+                parts.append(text)
+            index = end
+            continue
+        parts.append(_plain_text(children[index : index + 1]))
+        index += 1
+    return plain(" ".join(parts))
 
 
 def _strip_front_matter(lines: list[str]) -> tuple[str, list[str]]:
@@ -247,17 +434,24 @@ def _strip_front_matter(lines: list[str]) -> tuple[str, list[str]]:
     return "", lines
 
 
-def _markdown_headings(tokens: list[Token]) -> list[_Heading]:
+def _markdown_headings(tokens: list[Token]) -> list[Heading]:
+    """Markdown headings, and HTML `<h1>`…`<h6>` written in HTML blocks, in line order."""
     found = []
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             inline = tokens[index + 1]
             text = _plain_text(inline.children or [])
-            found.append(_Heading((token.map or (0, 0))[0], int(token.tag[1]), text))
-    return found
+            found.append(Heading((token.map or (0, 0))[0], int(token.tag[1]), text))
+        elif token.type == "html_block" and "<h" in token.content.lower():
+            reader = HtmlReader()
+            start = (token.map or (0, 0))[0]
+            reader.feed_at(token.content, 1)
+            reader.close()
+            found.extend(Heading(start + h.line, h.level, h.text) for h in reader.headings)
+    return sorted(found, key=lambda h: h.line)
 
 
-def _plain_headings(lines: list[str]) -> list[_Heading]:
+def _plain_headings(lines: list[str]) -> list[Heading]:
     """Short lines standing alone between blank lines, like `2.3.1 LLaMA` or `References`."""
     found = []
     for number, line in enumerate(lines):
@@ -271,144 +465,25 @@ def _plain_headings(lines: list[str]) -> list[_Heading]:
             continue
         numbered = _NUMBERED_LINE.match(text)
         level = numbered[1].count(".") + 1 if numbered else 1
-        found.append(_Heading(number, level, text))
+        found.append(Heading(number, level, text))
     return found
 
 
 def _plain_text(children: list[Token]) -> str:
+    """The text a reader sees: images by their alt text, except badges (shields.io…)."""
     parts = []
     for child in children:
         if child.type in ("text", "code_inline", "text_special"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-        elif child.type == "image":
+        elif child.type == "image" and not is_badge(str(child.attrs.get("src", ""))):
             parts.append(_plain_text(child.children or []))
-    return " ".join("".join(parts).split())
-
-
-def _add(
-    result: Extraction,
-    raw: str,
-    document: str,
-    line: int,
-    trail: _Trail,
-    text: str,
-    text_from: TextFrom,
-    warnings: tuple[str, ...] = (),
-    *,
-    as_written: bool = False,
-) -> None:
-    raw = raw.strip()
-    if raw.lower().startswith("www."):
-        raw = "http://" + raw
-    if not re.match(r"https?://", raw, re.IGNORECASE):
-        return  # anchors, relative links, mailto: — nothing a monitor can check
-    headings = trail.at(line - 1)
-    for piece in clean(raw, as_written=as_written):
-        result.links.append(
-            Link(
-                url=piece.url,
-                document=document,
-                line=line,
-                headings=headings,
-                text=text,
-                text_from=text_from if text else TextFrom.NONE,
-                warnings=warnings + piece.warnings,
-            )
-        )
-        # The text names the first URL of a glued run; the ones after it lost their own.
-        text = ""
-
-
-def _inline(
-    token: Token,
-    trail: _Trail,
-    result: Extraction,
-    document: str,
-    row_label: str,
-    used_hrefs: set[str],
-    include_code: bool,
-) -> None:
-    line = (token.map or (0, 0))[0] + 1
-    children = token.children or []
-    index = 0
-    while index < len(children):
-        child = children[index]
-        if child.type in ("softbreak", "hardbreak"):
-            line += 1
-        elif child.type == "link_open":
-            href = str(child.attrs.get("href", ""))
-            depth, end = 1, index + 1
-            while end < len(children) and depth:
-                depth += {"link_open": 1, "link_close": -1}.get(children[end].type, 0)
-                end += 1
-            text = _plain_text(children[index + 1 : end - 1])
-            used_hrefs.add(href.strip())
-            if child.markup == "autolink" or text.strip() == href.strip():
-                text, source = row_label, TextFrom.TABLE if row_label else TextFrom.NONE
-            else:
-                source = TextFrom.LINK
-            _add(result, href, document, line, trail, text, source)
-            line += sum(1 for c in children[index:end] if c.type in ("softbreak", "hardbreak"))
-            index = end
-            continue
-        elif child.type == "text":
-            _bare(child.content, line, trail, result, document, row_label)
-        elif child.type == "html_inline":
-            for match in _HREF.finditer(child.content):
-                _add(result, match[1], document, line, trail, "", TextFrom.NONE)
-        elif child.type == "code_inline":
-            result.skipped_in_code += _code_links(
-                child.content, (line - 1, line), trail, result, document, include_code
-            )
-        index += 1
-
-
-def _bare(
-    content: str, line: int, trail: _Trail, result: Extraction, document: str, row_label: str
-) -> None:
-    source = TextFrom.TABLE if row_label else TextFrom.NONE
-    for match in _SPACED.finditer(content):
-        written = match[1] or match[2]
-        warning = (
-            f"the document links to {written!r}, which has a space inside; "
-            "kept as written, fix it in the document"
-        )
-        _add(result, written, document, line, trail, row_label, source, (warning,), as_written=True)
-    masked = _SPACED.sub(lambda m: " " * len(m[0]), content)
-    for match in _BARE.finditer(masked):
-        _add(result, match[0], document, line, trail, row_label, source)
-
-
-def _code_links(
-    content: str,
-    span: tuple[int, int] | list[int] | None,
-    trail: _Trail,
-    result: Extraction,
-    document: str,
-    include: bool,
-) -> int:
-    """Links inside code: counted, and extracted only when asked (`--include-code`)."""
-    first = (span or (0, 0))[0] + 1
-    found = 0
-    for offset, text in enumerate(content.splitlines()):
-        urls = [m[0] for m in _BARE.finditer(text)]
-        urls += [f"https://{m[1]}/{m[2]}" for m in _GIT_SSH.finditer(text)]
-        found += len(urls)
-        if include:
-            for url in urls:
-                _add(result, url, document, first + offset, trail, "", TextFrom.NONE)
-    return 0 if include else found
+    return plain("".join(parts))
 
 
 def _unused_references(
-    lines: list[str],
-    code_lines: set[int],
-    used_hrefs: set[str],
-    trail: _Trail,
-    result: Extraction,
-    document: str,
+    lines: list[str], code_lines: set[int], used_hrefs: set[str], collector: Collector
 ) -> None:
     """Reference definitions no link used: they are links of the document all the same."""
     seen: set[str] = set()
@@ -422,4 +497,4 @@ def _unused_references(
         if href in used_hrefs or href in seen:
             continue
         seen.add(href)
-        _add(result, href, document, number + 1, trail, label, TextFrom.REFERENCE)
+        collector.destination(href, number + 1, text=label, text_from=TextFrom.REFERENCE)

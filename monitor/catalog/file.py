@@ -32,12 +32,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.catalog.judgement import JUDGEMENT_KEYS, read_judgement
 from monitor.catalog.kinds import NotAWebURL, identify
 from monitor.errors import CatalogError, Problem, SettingsError
 from monitor.model import Entry, Kind, Seen
 from monitor.settings import TABLES, resolve_settings
 
-ENTRY_KEYS = ("url", "kind", "name", "tags", "section", "seen", "previous_urls", "notes")
+ENTRY_KEYS = (
+    "url",
+    "kind",
+    "name",
+    "tags",
+    "section",
+    "seen",
+    "previous_urls",
+    "notes",
+    *JUDGEMENT_KEYS,
+)
 SEEN_KEYS = ("document", "line", "section", "text")
 TOP_LEVEL_KEYS = ("source", *TABLES)
 MAX_SYNTAX_PROBLEMS = 20
@@ -330,6 +341,7 @@ def _entry(
     tags = _strings(raw, "tags", line, where, problems)
     previous = _strings(raw, "previous_urls", line, where, problems)
     seen = _seen(raw.get("seen", []), line("seen"), where, problems)
+    judgement = read_judgement(raw, line, where, problems)
     # Even an entry with problems is returned, so that duplicates are still found.
     return Entry(
         url=url,
@@ -341,6 +353,8 @@ def _entry(
         seen=seen,
         previous_urls=previous,
         line=line(),
+        judgement=judgement,
+        imported="seen" in raw,
     )
 
 
@@ -442,7 +456,7 @@ def _scan(lines: Iterator[str], first: int) -> Iterator[tuple[int, str, str]]:
         if depth == 0:
             header = _HEADER.match(line)
             if header and not _KEY.match(line):
-                name = header[1].strip().strip("\"'")
+                name = _unquoted(header[1].strip())
                 if line.lstrip().startswith("[[") and name == "source":
                     yield number, "entry", name
                 else:
@@ -458,6 +472,14 @@ def _scan(lines: Iterator[str], first: int) -> Iterator[tuple[int, str, str]]:
         depth = max(
             0, depth + code.count("[") + code.count("{") - code.count("]") - code.count("}")
         )
+
+
+def _unquoted(name: str) -> str:
+    """A table name as written, its quotes dropped only when they wrap all of it
+    (`["settings"]`), never from a dotted name's last part (`policy.hosts."x.org"`)."""
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'" and name.count(name[0]) == 2:
+        return name[1:-1]
+    return name
 
 
 def _lines(text: str, start: int = 0) -> Iterator[str]:

@@ -12,6 +12,12 @@ Hugging Face Hub and arXiv. It answers three questions:
   case-insensitive), `arxiv.org/pdf/2106.09685v2.pdf` and `arxiv.org/abs/2106.09685`
   are one paper.
 
+A URL that is a sub-page of a resource (a pull request's files, a
+repository's releases or wiki, an organisation's discussions) is `web`: it
+never collapses into the repository, issue or owner it belongs to. Files and
+folders inside a repository are paths (`github_path`, `hf_path`), which follow
+their repository.
+
 It never raises for a URL that merely looks wrong (an impossible GitHub owner
 name, say): it classifies it anyway and lists what looks wrong in `problems`,
 because a catalog must keep what the document really links to.
@@ -33,19 +39,26 @@ ARXIV_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org"})
 #: First path segments on github.com that are site pages, not users or organisations.
 GITHUB_RESERVED = frozenset(
     """about account apps blog codespaces collections contact copilot customer-stories dashboard
-    enterprise events explore features git-guides github-copilot issues join login logout
-    marketplace mobile models new notifications organizations pricing pulls readme resources
-    search security settings signup site solutions sponsors stars team topics trending users
-    watching premium-support password_reset""".split()
+    enterprise enterprises events explore features git-guides github-copilot home issues join
+    login logout marketplace mobile models new notifications open-source organizations pricing
+    pulls readme resources search security sessions settings signup site sitemap solutions
+    sponsors stars team topics trending users watching why-github premium-support
+    password_reset""".split()
 )
 
 #: First path segments on huggingface.co that are site pages, not users or organisations.
 HF_RESERVED = frozenset(
-    """api billing blog brand changelog chat collections course datasets docs enterprise hub
-    huggingchat inference inference-endpoints join jobs learn login logout mcp models new
-    new-dataset new-space notifications oauth organizations papers posts pricing privacy pro
-    search settings spaces storage support tasks terms-of-service welcome""".split()
+    """about academia api autotrain billing blog brand careers changelog chat code-of-conduct
+    collections contact content-guidelines cookbook course datasets docs enterprise
+    expert-support hardware hub huggingchat inference inference-api inference-endpoints join
+    jobs languages leaderboards learn login logout mcp metrics models new new-collection
+    new-dataset new-model new-space notifications oauth organizations papers password posts
+    pricing privacy pro search security settings spaces sql-console storage subscribe support
+    tasks terms-of-service transformers welcome""".split()
 )
+
+#: The sections of a Hub repository's URL that name a file or folder at a revision.
+HF_PATH_SECTIONS = frozenset({"blob", "tree", "resolve", "raw"})
 
 _GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _GITHUB_REPO = re.compile(r"[A-Za-z0-9._-]{1,100}")
@@ -113,12 +126,13 @@ def identify(url: str) -> Resource:
 
 
 def _github(segments: list[str], problems: list[str]) -> Resource | None:
-    if not segments or (segments[0].lower() in GITHUB_RESERVED and segments[0].lower() != "orgs"):
+    if not segments or segments[0].lower() in GITHUB_RESERVED:
         return None
     if segments[0].lower() == "orgs":
-        segments = segments[1:2]
-        if not segments:
+        # `orgs/x` is the organisation; `orgs/x/discussions`, `orgs/x/projects/3`… are pages.
+        if len(segments) != 2:
             return None
+        segments = segments[1:]
     owner = segments[0]
     if not _GITHUB_LOGIN.fullmatch(owner):
         problems.append(f"{owner!r} cannot be a GitHub user or organisation name")
@@ -145,7 +159,8 @@ def _github(segments: list[str], problems: list[str]) -> Resource | None:
         return Resource(
             Kind.GITHUB_PATH, url, f"{key}/tree/{rest}", f"{slug}/{rest}", tuple(problems)
         )
-    if section in ("issues", "pull", "pulls") and len(segments) >= 4 and segments[3].isdigit():
+    # An issue or pull request itself; its tabs (`pull/73/files`, `/commits`) are pages.
+    if section in ("issues", "pull", "pulls") and len(segments) == 4 and segments[3].isdigit():
         number = int(segments[3])
         section = "pull" if section == "pulls" else section
         return Resource(
@@ -166,15 +181,24 @@ def _huggingface(segments: list[str], problems: list[str]) -> Resource | None:
         kind = Kind.HF_DATASET if head == "datasets" else Kind.HF_SPACE
         rest = segments[1:]
         # Canonical datasets from before namespaces (`datasets/squad`) have no owner.
-        if (len(rest) == 1 and kind is Kind.HF_DATASET) or len(rest) == 2:
+        legacy = kind is Kind.HF_DATASET
+        path = _hf_path(head, rest, problems, legacy=legacy)
+        if path is not None:
+            return path
+        if (len(rest) == 1 and legacy) or len(rest) == 2:
             repo_id = "/".join(rest)
             _check_hf_id(rest, problems)
             url = f"https://huggingface.co/{head}/{_segment(repo_id)}"
             return Resource(kind, url, f"hf:{head}/{repo_id.lower()}", repo_id, tuple(problems))
         return None
-    if head in HF_RESERVED:
+    if head.lower() in HF_RESERVED:
         return None
+    path = _hf_path("models", segments, problems, legacy=True)
+    if path is not None:
+        return path
     if len(segments) == 1:
+        # An owner, or one of the Hub's old un-namespaced models (`gpt2`): the URL
+        # cannot tell; the probe settles it at the first check.
         _check_hf_id(segments, problems)
         return Resource(
             Kind.HF_OWNER,
@@ -194,6 +218,29 @@ def _huggingface(segments: list[str], problems: list[str]) -> Resource | None:
             tuple(problems),
         )
     return None
+
+
+def _hf_path(area: str, rest: list[str], problems: list[str], *, legacy: bool) -> Resource | None:
+    """`<repo>/blob|tree|resolve|raw/<rev>/<path>` inside a model, dataset or space.
+
+    `area` is `models`, `datasets` or `spaces`; `rest` the segments after it. A
+    `legacy` area also has un-namespaced repositories (`gpt2/blob/main/config.json`).
+    """
+    if len(rest) >= 4 and rest[2] in HF_PATH_SECTIONS:
+        repo, section, revision, path = rest[:2], rest[2], rest[3], rest[4:]
+    elif legacy and len(rest) >= 3 and rest[1] in HF_PATH_SECTIONS:
+        repo, section, revision, path = rest[:1], rest[1], rest[2], rest[3:]
+    else:
+        return None
+    _check_hf_id(repo, problems)
+    repo_id = "/".join(repo)
+    inside = "/".join(path)
+    prefix = "" if area == "models" else f"{area}/"
+    url = f"https://huggingface.co/{prefix}{_segment(repo_id)}/{section}/"
+    url += quote(revision, safe="") + (f"/{quote(inside, safe='/')}" if inside else "")
+    key = f"hf:path:{area}/{repo_id.lower()}/{revision}" + (f"/{inside}" if inside else "")
+    label = f"{repo_id}/{inside}" if inside else f"{repo_id}@{revision}"
+    return Resource(Kind.HF_PATH, url, key, label, tuple(problems))
 
 
 def _segment(text: str) -> str:

@@ -41,8 +41,19 @@ def catalog() -> None:
     help="Refuse documents larger than this.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option(
+    "--no-record",
+    is_flag=True,
+    help="Do not add FILES to the catalog's [catalog] documents, which every check imports "
+    "first (for a one-off import).",
+)
 def catalog_import(
-    files: tuple[Path, ...], into: Path | None, include_code: bool, max_size: str, dry_run: bool
+    files: tuple[Path, ...],
+    into: Path | None,
+    include_code: bool,
+    max_size: str,
+    dry_run: bool,
+    no_record: bool,
 ) -> None:
     """Extract every link from markdown or text FILES into the catalog.
 
@@ -57,8 +68,12 @@ def catalog_import(
     look wrong (a space inside, two URLs glued together, an impossible owner
     name) are listed at the end for you to check.
 
-    Files named .md or .markdown are read as markdown; anything else as plain
-    text, where indentation is not code.
+    Files named .md or .markdown are read as markdown, .html and .htm as HTML;
+    anything else as plain text, where indentation is not code.
+
+    The FILES are recorded in the catalog's [catalog] documents (unless
+    --no-record): from then on every `monitor check` imports them first, so the
+    catalog follows the list as it is edited.
     """
     limit = parse_size(max_size)
     target = catalog_path(environ(), into)
@@ -72,6 +87,7 @@ def catalog_import(
                 max_bytes=limit,
                 dry_run=dry_run,
                 progress=progress,
+                record=not no_record,
             )
 
     report = guarded(run)
@@ -84,6 +100,15 @@ def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
         f"{len(report.documents)} document(s), {report.links} links -> {entries} entries: "
         f"{len(report.added)} new, {report.updated} updated, {report.unchanged} unchanged."
     )
+    if report.excluded:
+        click.echo(f"{report.excluded} links matched [catalog] exclude and were left out.")
+    if report.gone:
+        click.echo(
+            f"{len(report.gone)} entries are linked from none of these documents any more "
+            "(kept in the catalog; a check with [catalog] documents retires them)."
+        )
+    if report.recorded:
+        click.echo(f"[catalog] documents now lists {', '.join(report.recorded)}.")
     if report.skipped_in_code:
         click.echo(
             f"{report.skipped_in_code} links inside code were skipped "

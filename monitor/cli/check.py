@@ -50,10 +50,14 @@ def check(catalog_file: Path | None, now: str | None, allow_empty: bool) -> None
       3  the run itself failed
       4  another monitor holds the store (nothing was done; try later)
     """
-    from monitor.check import check_once, open_store, preflight, shown, strangers
+    from monitor.catalog.sync import keep_in_step
+    from monitor.check import check_once, open_store, preflight, refuse_empty, shown, strangers
 
     loaded, settings = guarded(lambda: load_configuration(environ(), catalog=catalog_file, now=now))
-    guarded(lambda: preflight(loaded.entries, settings, allow_empty=allow_empty))
+    guarded(lambda: preflight(settings))
+    # [catalog] documents first: the list decides what the catalog holds this run.
+    loaded = guarded(lambda: keep_in_step(loaded, settings))
+    guarded(lambda: refuse_empty(loaded.entries, settings, allow_empty=allow_empty))
     store, created = guarded(lambda: open_store(settings.database_url, create=True))
     if created:
         click.echo(f"Created a new store at {shown(settings.database_url)}.")

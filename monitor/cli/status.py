@@ -79,7 +79,9 @@ def status(as_json: bool, catalog_file: Path | None, heartbeat: bool, max_age: i
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("health", "kind", "name", "stars", "last commit", "licence", "checked")
+        table = Table(
+            "health", "kind", "name", "stars", "last commit", "licence", "checked", "judgement"
+        )
         for row in rows:
             table.add_row(
                 row["health"],
@@ -89,6 +91,7 @@ def status(as_json: bool, catalog_file: Path | None, heartbeat: bool, max_age: i
                 row["last_commit"] or "",
                 row["license"] or "",
                 (row["last_checked_at"] or "")[:16],
+                row["judgement"] or "",
             )
         Console().print(table)
     else:

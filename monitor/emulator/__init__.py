@@ -4,11 +4,12 @@ Everything monitor checks is served by a real HTTP server on 127.0.0.1 that
 answers as the real services do, so the real client libraries (PyGithub,
 huggingface_hub, httpx) can be driven against it in tests, demos and benchmarks.
 
-    world.py     the state, as data, and its one-call mutations
+    world.py     the state, as data, and its one-call mutations (world_hub.py: the Hub's)
     server.py    listeners, keep-alive, latency, resets, the request log
     github.py    REST + budgets (github_payloads.py: JSON shapes; github_graphql.py +
                  schema.graphql: GraphQL)
-    huggingface.py, arxiv.py, web.py, control.py   the other services
+    huggingface.py   the Hub (huggingface_files.py: its paths-info and tree endpoints)
+    arxiv.py, web.py, control.py   the other services
     chaos.py     faults on demand or at a random rate: stalls, drips, resets, 5xx, 429s,
                  portals, truncated bodies, redirects away (chaos_answers.py: their bodies)
     scenario.py  worlds from TOML scenarios and from a catalog

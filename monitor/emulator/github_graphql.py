@@ -44,9 +44,10 @@ from graphql import (
 )
 from graphql.execution import execute_sync
 
+from monitor.emulator.basics import fake_sha
 from monitor.emulator.github_payloads import LICENSES, iso
 from monitor.emulator.http import HttpRequest, HttpResponse
-from monitor.emulator.world import Commit, Issue, Owner, Repo, World, fake_sha
+from monitor.emulator.world import Commit, Issue, Owner, Repo, World
 
 
 @cache

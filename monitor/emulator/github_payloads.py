@@ -13,7 +13,8 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from monitor.emulator.world import Commit, Issue, Owner, Repo, fake_sha
+from monitor.emulator.basics import fake_sha
+from monitor.emulator.world import Commit, Issue, Owner, Repo
 
 LICENSES = {
     "MIT": ("mit", "MIT License"),

@@ -15,6 +15,9 @@ Behaviours reproduced (../shared/api-facts.md §5, recorded payloads in
 - list endpoints (`author=`, `search=`, `limit=`, `expand`) paginate with a
   `Link: <…>; rel="next"` header;
 - owner overviews at `/api/users/{name}/overview` and `/api/organizations/{name}/overview`;
+- a revision that does not resolve is 404 with `X-Error-Code: RevisionNotFound`;
+- a repository's files: paths-info and tree (huggingface_files.py), behind the same
+  307 / RepoNotFound / disabled answers as the repository itself;
 - a fixed 5-minute budget per token (or anonymous caller) that answers 429 with
   the `RateLimit` / `RateLimit-Policy` headers when spent.
 """
@@ -24,11 +27,14 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any, Final, get_args
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
+from monitor.emulator import huggingface_files as files
 from monitor.emulator.github_payloads import iso
 from monitor.emulator.http import HttpRequest, HttpResponse
-from monitor.emulator.world import HfRepo, HfType, World
+from monitor.emulator.huggingface_files import hub_error as _error
+from monitor.emulator.world import World
+from monitor.emulator.world_hub import HfRepo, HfType
 
 _INFO = re.compile(
     r"^/api/(?P<kind>models|datasets|spaces)/(?P<id>[^/]+(?:/[^/]+)?)(?:/revision/(?P<rev>[^/]+))?$"
@@ -95,7 +101,21 @@ class HuggingFace:
     def _route(self, request: HttpRequest, token: str) -> HttpResponse:
         match = _INFO.match(request.path)
         if match and request.method in ("GET", "HEAD"):
-            return self._info(request, _TYPES[match["kind"]], match["id"], match["rev"], token)
+            found = self._repo(request, match, token)
+            if isinstance(found, HttpResponse):
+                return found
+            return self._info(request, found, match["rev"])
+        for pattern, method in ((files.PATHS_INFO, "POST"), (files.TREE, "GET")):
+            match = pattern.match(request.path)
+            if match and request.method == method:
+                found = self._repo(request, match, token)
+                if isinstance(found, HttpResponse):
+                    return found
+                revision = files.decoded(match["rev"])
+                if match["what"] == "paths-info":
+                    return files.paths_info(request, found, revision)
+                path = files.decoded(match["path"])
+                return files.tree(request, found, revision, path, self.base_url)
         match = _LIST.match(request.path)
         if match and request.method in ("GET", "HEAD"):
             return self._list(request, _TYPES[match["kind"]])
@@ -106,14 +126,15 @@ class HuggingFace:
             404, {"error": "Sorry, we can't find the page you are looking for."}
         )
 
-    def _info(
-        self, request: HttpRequest, kind: HfType, repo_id: str, revision: str | None, token: str
-    ) -> HttpResponse:
+    def _repo(
+        self, request: HttpRequest, match: re.Match[str], token: str
+    ) -> HfRepo | HttpResponse:
+        """The repository a request names, or the Hub's answer when it cannot be read: 307
+        to its new id (the rest of the request kept), RepoNotFound, disabled."""
+        kind, repo_id = _TYPES[match["kind"]], match["id"]
         repo, moved_to = self.world.find_hf_repo(repo_id, kind)
         if moved_to is not None:
-            location = f"/api/{kind}s/{moved_to}"
-            if revision:
-                location += f"/revision/{quote(revision, safe='')}"
+            location = f"/api/{kind}s/{moved_to}{request.path[match.end('id') :]}"
             if request.raw_query:
                 location += f"?{request.raw_query}"
             return HttpResponse.text(
@@ -131,8 +152,12 @@ class HuggingFace:
             return _error(401, "Invalid username or password.", code="RepoNotFound")
         if repo.status == "disabled":
             return _error(403, "Access to this resource is disabled.")
-        if revision not in (None, "main", repo.sha):
-            return _error(404, f"Invalid rev id: {revision}", code="RevisionNotFound")
+        return repo
+
+    def _info(self, request: HttpRequest, repo: HfRepo, revision: str | None) -> HttpResponse:
+        kind = repo.type
+        if revision is not None and not repo.resolves(files.decoded(revision)):
+            return files.no_revision(files.decoded(revision))
         expand = request.args("expand", "expand[]")
         if expand:
             unknown = [e for e in expand if e not in self.expandable[kind]]
@@ -205,13 +230,6 @@ class HuggingFace:
         else:
             payload.update({"name": owner.name, "isVerified": False, "numUsers": 1})
         return HttpResponse.json(200, payload)
-
-
-def _error(status: int, message: str, *, code: str | None = None) -> HttpResponse:
-    headers = {"X-Error-Message": message}
-    if code:
-        headers["X-Error-Code"] = code
-    return HttpResponse.json(status, {"error": message}, headers)
 
 
 def _tags(repo: HfRepo) -> list[str]:

@@ -32,6 +32,8 @@ A scenario file sets up a world; every key is optional::
     gated = false                         # "auto" | "manual"
     status = "deleted"                    # ok | deleted | disabled
     renamed_from = ["bert-base-uncased"]
+    files = ["README.md", "data/train.parquet"]   # folders are their parents
+    revisions = ["v1.0"]                  # branches and tags besides main
 
     [[hf.owner]]
     name = "decapoda-research"
@@ -67,7 +69,9 @@ from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from monitor.catalog.kinds import identify
-from monitor.emulator.world import Gated, HfType, World, utc
+from monitor.emulator.basics import utc
+from monitor.emulator.world import World
+from monitor.emulator.world_hub import Gated, HfRepo, HfType
 from monitor.errors import Problem, UserInputError
 from monitor.model import Entry, Kind
 
@@ -181,6 +185,10 @@ def _hf_repo(world: World, spec: Mapping[str, Any]) -> None:
         last_modified=spec.get("last_modified", "2024-01-01T00:00:00Z"),
         status=spec.get("status", "ok"),
     )
+    for path in spec.get("files", []):
+        world.hf_add_file(names[0], path, kind)
+    for revision in spec.get("revisions", []):
+        world.hf_add_revision(names[0], revision, kind)
     for previous, new in itertools.pairwise(names):
         world.hf_rename(previous, new, kind)
 
@@ -269,18 +277,10 @@ def _seed(world: World, entry: Entry, now: datetime) -> None:
             Kind.HF_DATASET: "dataset",
             Kind.HF_SPACE: "space",
         }
-        hf_type = hf_types[kind]
         repo_id = "/".join(parts[1:] if kind is not Kind.HF_MODEL else parts)
-        if world.find_hf_repo(repo_id, hf_type)[0] is None:
-            world.add_hf_repo(
-                repo_id,
-                hf_type,
-                likes=_popularity(dice),
-                downloads=_popularity(dice, 7) * 10,
-                license=dice.choice(_HF_LICENSES),
-                last_modified=now - timedelta(days=dice.pick(1, 300, 3), hours=dice.pick(0, 23)),
-                created_at=now - timedelta(days=dice.pick(400, 1500, 4)),
-            )
+        _ensure_hf_repo(world, repo_id, hf_types[kind], dice, now)
+    elif kind is Kind.HF_PATH:
+        _seed_hf_path(world, parts, dice, now)
     elif kind is Kind.HF_OWNER:
         if parts[0].lower() not in world.hf_owners:
             world.add_hf_owner(parts[0], dice.choice(["org", "user"]))
@@ -299,6 +299,48 @@ def _seed(world: World, entry: Entry, now: datetime) -> None:
         world.set_page(entry.url, "ok", title=entry.name or entry.url)
     else:
         raise ValueError(f"no seed for kind {kind}")
+
+
+#: the sections of a Hub URL that name a file or folder at a revision
+_HF_SECTIONS = frozenset({"blob", "tree", "resolve", "raw"})
+
+
+def _seed_hf_path(world: World, parts: list[str], dice: _Dice, now: datetime) -> None:
+    """The repository, the revision and the file (blob, resolve, raw) or folder (tree: a
+    README.md inside it) an `hf_path` link names."""
+    hf_type: HfType = "model"
+    if parts and parts[0] in ("datasets", "spaces"):
+        hf_type = "dataset" if parts[0] == "datasets" else "space"
+        parts = parts[1:]
+    if len(parts) >= 4 and parts[2] in _HF_SECTIONS:
+        at = 2
+    elif len(parts) >= 3 and parts[1] in _HF_SECTIONS:
+        at = 1  # a legacy id without an owner
+    else:
+        raise ValueError("not a file or folder link inside a Hub repository")
+    repo_id, revision, path = "/".join(parts[:at]), parts[at + 1], "/".join(parts[at + 2 :])
+    repo = _ensure_hf_repo(world, repo_id, hf_type, dice, now)
+    if not repo.resolves(revision):
+        world.hf_add_revision(repo.id, revision, hf_type)
+    if path:
+        world.hf_add_file(repo.id, path if parts[at] != "tree" else f"{path}/README.md", hf_type)
+
+
+def _ensure_hf_repo(
+    world: World, repo_id: str, hf_type: HfType, dice: _Dice, now: datetime
+) -> HfRepo:
+    repo, _ = world.find_hf_repo(repo_id, hf_type)
+    if repo is None:
+        repo = world.add_hf_repo(
+            repo_id,
+            hf_type,
+            likes=_popularity(dice),
+            downloads=_popularity(dice, 7) * 10,
+            license=dice.choice(_HF_LICENSES),
+            last_modified=now - timedelta(days=dice.pick(1, 300, 3), hours=dice.pick(0, 23)),
+            created_at=now - timedelta(days=dice.pick(400, 1500, 4)),
+        )
+    return repo
 
 
 def _popularity(dice: _Dice, salt: int = 1) -> int:

@@ -4,7 +4,8 @@ Everything the emulator serves is read from a `World`, and every change a test
 makes between two polls is one method call on it (`rename`, `delete`, `star`,
 `add_commit`, `hf_gate`, `add_version`, `set_page`, …). Values are plain
 dataclasses; the services in this package turn them into the wire formats of
-GitHub, the Hugging Face Hub, arXiv and web hosts.
+GitHub, the Hugging Face Hub, arXiv and web hosts. The Hub's repositories, owners
+and files are world_hub.py's (`World` inherits them); ids and UTC helpers basics.py's.
 
 The world is shared by the server's threads, so every read and write takes
 `world.lock`. Timestamps of the data (commits, pushes, versions) are whatever a
@@ -14,7 +15,6 @@ on them in real seconds.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 import time
@@ -24,30 +24,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from monitor.emulator.basics import EPOCH, fake_sha, utc
+from monitor.emulator.world_hub import HubWorld
+
 if TYPE_CHECKING:
     from monitor.emulator.chaos import Chaos, Fault, Rule
 
 RepoStatus = Literal["ok", "deleted", "dmca", "tos", "unavailable"]
-HfStatus = Literal["ok", "deleted", "disabled"]
-Gated = Literal[False, "auto", "manual"]
 Service = Literal["github", "hf", "arxiv", "web", "control"]
-
-EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def utc(value: datetime | str) -> datetime:
-    """A timezone-aware UTC datetime from a datetime or an ISO 8601 string."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def fake_sha(*parts: object) -> str:
-    """A stable 40-hex id derived from its inputs, like a git object id."""
-    return hashlib.sha1("\x00".join(map(str, parts)).encode()).hexdigest()
-
 
 # --- GitHub ------------------------------------------------------------------------------------
 
@@ -123,46 +107,6 @@ class Repo:
     @property
     def last_commit(self) -> Commit | None:
         return self.commits[0] if self.commits else None
-
-
-# --- Hugging Face ------------------------------------------------------------------------------
-
-HfType = Literal["model", "dataset", "space"]
-
-
-@dataclass
-class HfRepo:
-    type: HfType
-    id: str
-    object_id: str
-    sha: str
-    likes: int = 0
-    downloads: int = 0
-    created_at: datetime = EPOCH
-    last_modified: datetime = EPOCH
-    private: bool = False
-    gated: Gated = False
-    #: SPDX-like id as the Hub writes it (`apache-2.0`, `other`); None: no licence
-    license: str | None = "apache-2.0"
-    pipeline_tag: str | None = "text-generation"
-    library_name: str | None = "transformers"
-    tags: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=lambda: [".gitattributes", "README.md"])
-    status: HfStatus = "ok"
-    #: tokens allowed to see a private repo
-    collaborators: set[str] = field(default_factory=set)
-
-    @property
-    def author(self) -> str:
-        return self.id.split("/")[0] if "/" in self.id else ""
-
-
-@dataclass
-class HfOwner:
-    name: str
-    type: Literal["user", "org"] = "org"
-    fullname: str = ""
-    object_id: str = ""
 
 
 # --- arXiv and the web -------------------------------------------------------------------------
@@ -255,7 +199,7 @@ class SecondaryLimit:
     retry_after: int
 
 
-class World:
+class World(HubWorld):
     """All the emulated state. Every public method is one change a test can make."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time, log_size: int = 200_000) -> None:
@@ -272,10 +216,8 @@ class World:
         self._budgets: dict[tuple[str, str], Budget] = {}
         self.secondary: SecondaryLimit | None = None
         self.graphql_rate_limit_type = "RATE_LIMITED"
-        # Hugging Face
-        self.hf_repos: dict[tuple[HfType, str], HfRepo] = {}
-        self._hf_moved: dict[tuple[HfType, str], str] = {}
-        self.hf_owners: dict[str, HfOwner] = {}
+        # Hugging Face (world_hub.py)
+        self._init_hub()
         self.hf_tokens: set[str] | None = None
         self.hf_limits = (1000, 500)
         # arXiv, web
@@ -522,104 +464,6 @@ class World:
     def delete_owner(self, login: str) -> None:
         with self.lock:
             self.owners.pop(login.lower(), None)
-
-    # --- Hugging Face --------------------------------------------------------------------------
-
-    def add_hf_repo(
-        self,
-        repo_id: str,
-        type: HfType = "model",
-        *,
-        likes: int = 0,
-        downloads: int = 0,
-        license: str | None = "apache-2.0",
-        gated: Gated = False,
-        private: bool = False,
-        last_modified: datetime | str = EPOCH,
-        created_at: datetime | str = EPOCH,
-        status: HfStatus = "ok",
-    ) -> HfRepo:
-        with self.lock:
-            if "/" in repo_id:
-                owner = repo_id.split("/")[0]
-                if owner.lower() not in self.hf_owners:
-                    self.add_hf_owner(owner)
-            repo = HfRepo(
-                type=type,
-                id=repo_id,
-                object_id=fake_sha("hf", type, repo_id)[:24],
-                sha=fake_sha("hf-sha", repo_id, last_modified),
-                likes=likes,
-                downloads=downloads,
-                license=license,
-                gated=gated,
-                private=private,
-                last_modified=utc(last_modified),
-                created_at=utc(created_at),
-                status=status,
-            )
-            if type != "model":
-                repo.pipeline_tag = repo.library_name = None
-            self.hf_repos[(type, repo_id.lower())] = repo
-            return repo
-
-    def add_hf_owner(self, name: str, type: Literal["user", "org"] = "org") -> HfOwner:
-        with self.lock:
-            owner = HfOwner(name, type, name, fake_sha("hf-owner", name)[:24])
-            self.hf_owners[name.lower()] = owner
-            return owner
-
-    def hf_repo(self, repo_id: str, type: HfType = "model") -> HfRepo:
-        with self.lock:
-            return self.hf_repos[(type, repo_id.lower())]
-
-    def find_hf_repo(self, repo_id: str, type: HfType) -> tuple[HfRepo | None, str | None]:
-        """(repo, new id if it moved away from `repo_id`)."""
-        with self.lock:
-            key = (type, repo_id.lower())
-            if key in self.hf_repos:
-                return self.hf_repos[key], None
-            if key in self._hf_moved:
-                return None, self._hf_moved[key]
-            return None, None
-
-    def hf_like(self, repo_id: str, likes: int, type: HfType = "model") -> None:
-        with self.lock:
-            self.hf_repo(repo_id, type).likes = likes
-
-    def hf_update(self, repo_id: str, when: datetime | str, type: HfType = "model") -> None:
-        """A new commit on the Hub repo: `sha` and `lastModified` change."""
-        with self.lock:
-            repo = self.hf_repo(repo_id, type)
-            repo.last_modified = utc(when)
-            repo.sha = fake_sha("hf-sha", repo_id, repo.last_modified)
-
-    def hf_rename(self, repo_id: str, new_id: str, type: HfType = "model") -> HfRepo:
-        """The old id answers 307 to the new one."""
-        with self.lock:
-            repo = self.hf_repos.pop((type, repo_id.lower()))
-            repo.id = new_id
-            self.hf_repos[(type, new_id.lower())] = repo
-            self._hf_moved[(type, repo_id.lower())] = new_id
-            self._hf_moved.pop((type, new_id.lower()), None)
-            return repo
-
-    def hf_delete(self, repo_id: str, type: HfType = "model") -> None:
-        """Gone: 401 with X-Error-Code RepoNotFound for anonymous callers, 404 with a token."""
-        with self.lock:
-            self.hf_repo(repo_id, type).status = "deleted"
-
-    def hf_disable(self, repo_id: str, type: HfType = "model") -> None:
-        with self.lock:
-            self.hf_repo(repo_id, type).status = "disabled"
-
-    def hf_gate(self, repo_id: str, gated: Gated = "manual", type: HfType = "model") -> None:
-        with self.lock:
-            self.hf_repo(repo_id, type).gated = gated
-
-    def hf_set_license(self, repo_id: str, license: str | None, type: HfType = "model") -> None:
-        with self.lock:
-            self.hf_repo(repo_id, type).license = license
 
     # --- arXiv ---------------------------------------------------------------------------------
 

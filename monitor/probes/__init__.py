@@ -30,6 +30,7 @@ PROBES: Mapping[Kind, str] = {
     Kind.HF_DATASET: "hf",
     Kind.HF_SPACE: "hf",
     Kind.HF_OWNER: "hf",
+    Kind.HF_PATH: "hf",
     Kind.ARXIV: "arxiv",
     Kind.WEB: "web",
 }

@@ -95,6 +95,7 @@ def build_probes(settings: Settings) -> ServiceProbes:
             backoff=limits.web_retry_backoff_ms / 1000,
             allow_private_redirects=limits.allow_private_redirects,
             max_wait=float(limits.max_wait_seconds),
+            host_accept=settings.policy.accepted,
         )
 
     return ServiceProbes(PROBES, {"github": github, "hf": hf, "arxiv": arxiv, "web": web})

@@ -1,4 +1,4 @@
-"""Hugging Face models, datasets, spaces and owners, checked through the Hub's API.
+"""Hugging Face models, datasets, spaces, owners and paths, checked through the Hub's API.
 
 Owns what to ask the Hub for each source, and what each answer means as an `Observation`;
 how a request is made, timed, retried and given up on is `huggingface_http`'s.
@@ -7,8 +7,16 @@ Each repository is one `GET /api/{models,datasets,spaces}/{id}` asking (`expand`
 what monitor reads; an owner with `list_threshold` entries or more is served by one paged
 listing (`/api/models?author=…&expand=…`), and what it does not list (renamed, deleted,
 private), or all of it if the listing fails, is asked one by one. Owners are
-`/api/{organizations,users}/{name}/overview`. Answers become `ModelInfo`, `DatasetInfo` and
-`SpaceInfo` as huggingface_hub builds them, and errors are read by its
+`/api/{organizations,users}/{name}/overview`; a one-segment URL whose overviews both say
+"no such owner" may be one of the Hub's legacy models (`huggingface.co/gpt2`, which
+`/api/models/gpt2` answers with a 307 to `openai-community/gpt2`), so the model endpoint is
+asked too: OK with the model's facts, `Facts.resolved_kind = "hf_model"` and its namespaced
+name and URL (the policy reports `renamed`), and asked first on the next check. Only when
+all three say not-found is it NOT_FOUND. Paths (`hf_path`) are grouped by repository and
+revision, one paths-info request per group (`huggingface_paths`).
+
+Answers become `ModelInfo`, `DatasetInfo` and `SpaceInfo` (and `RepoFile`/`RepoFolder`)
+as huggingface_hub builds them, and errors are read by its
 `hf_raise_for_status`; `HfApi`'s methods themselves are not called, because `model_info`
 sends `timeout=None` (no timeout at all) and the listings go through `http_backoff`.
 
@@ -17,7 +25,8 @@ What answers mean: a different `id` than the one asked for is a rename (the Hub 
 (its `X-Error-Code`, or its JSON: never a proxy's page); a gated error says the repository
 exists (metadata calls do not raise it anyway; `GatedRepoError` is a subclass of
 `RepositoryNotFoundError`, so it is caught first); `DisabledRepoError` is blocked. An id
-the Hub cannot hold (`validate_repo_id` refuses it) is not-found without a request.
+the Hub cannot hold (`validate_repo_id` refuses it) is not-found without a request. For
+paths, RevisionNotFound and EntryNotFound (the Hub's own `X-Error-Code`) are not-found.
 Everything else is transient, never not-found (see `huggingface_http`).
 
 `workers` daemon threads take tasks from a queue. Closing the generator sets a stop flag,
@@ -34,7 +43,7 @@ import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -58,6 +67,7 @@ from monitor.probes.huggingface_http import (
     read_json,
     unreadable,
 )
+from monitor.probes.huggingface_paths import PathChecker, group_key
 
 TYPES = {Kind.HF_MODEL: "model", Kind.HF_DATASET: "dataset", Kind.HF_SPACE: "space"}
 #: what a model's or a dataset's answer must carry (a space has no downloads or gating)
@@ -113,17 +123,19 @@ def repo_id(source: Source) -> str:
 
 @dataclass(frozen=True)
 class _Task:
-    """Sources one worker checks together: one listing of (type, owner), or one source."""
+    """Sources one worker checks together: one listing of (type, owner), the paths of one
+    repository at one revision, or one source."""
 
     sources: list[Source]
     listing: tuple[str, str] | None = None
+    paths: bool = False
 
 
 _DONE = object()  # a worker finished a task
 
 
 class HuggingFaceProbe:
-    """Checks `hf_model`, `hf_dataset`, `hf_space` and `hf_owner` sources."""
+    """Checks `hf_model`, `hf_dataset`, `hf_space`, `hf_owner` and `hf_path` sources."""
 
     service = "hf"
 
@@ -155,6 +167,7 @@ class HuggingFaceProbe:
         )
         self.hub = HubClient(api.endpoint, headers, timeout=timeout, backoff=backoff)
         self.endpoint = self.hub.endpoint
+        self.paths = PathChecker(self.hub, self.host, self._refused)
         self._start = counter()
 
     def figures(self) -> Figures:
@@ -202,8 +215,11 @@ class HuggingFaceProbe:
     def _plan(self, sources: Sequence[Source]) -> list[_Task]:
         singles: list[Source] = []
         crowds: dict[tuple[str, str], list[Source]] = defaultdict(list)
+        paths: dict[tuple[str, str, str] | str, list[Source]] = defaultdict(list)
         for source in sources:
-            if source.kind in TYPES and "/" in repo_id(source):
+            if source.kind is Kind.HF_PATH:
+                paths[group_key(source) or source.key].append(source)
+            elif source.kind in TYPES and "/" in repo_id(source):
                 crowds[(TYPES[source.kind], repo_id(source).split("/")[0].lower())].append(source)
             elif source.kind in TYPES or source.kind is Kind.HF_OWNER:
                 singles.append(source)
@@ -213,6 +229,7 @@ class HuggingFaceProbe:
                 tasks.append(_Task(group, listing))
             else:
                 singles.extend(group)
+        tasks += [_Task(group, paths=True) for group in paths.values()]
         return tasks + [_Task([source]) for source in singles]
 
     def _work(
@@ -233,6 +250,10 @@ class HuggingFaceProbe:
             results.put(_DONE)
 
     def _do(self, run: Run, task: _Task, emit: Callable[[object], None]) -> None:
+        if task.paths:
+            for observation in self.paths.check(run, task.sources):
+                emit(observation)
+            return
         found: dict[str, Any] = {}
         if task.listing is not None:
             # A listing that fails costs only itself: its entries are asked one by one
@@ -283,9 +304,21 @@ class HuggingFaceProbe:
         return self._ok(source, run.now, _info(kind, read_json(response, dict)))
 
     def _owner(self, run: Run, source: Source) -> Observation:
+        """An organisation, a user, or one of the Hub's legacy models (`huggingface.co/gpt2`
+        cannot tell): asked in that order, or what it was last time first."""
         name = repo_id(source).split("/")[0]
-        guess = source.last.owner_type if source.last and source.last.owner_type else "org"
-        for kind in ["org", "user"] if guess == "org" else ["user", "org"]:
+        last = source.last
+        order = ["org", "user", "model"]
+        if last is not None and last.resolved_kind == Kind.HF_MODEL.value:
+            order = ["model", "org", "user"]
+        elif last is not None and last.owner_type == "user":
+            order = ["user", "org", "model"]
+        for kind in order:
+            if kind == "model":
+                model = self._legacy_model(run, source, name)
+                if model is not None:
+                    return model
+                continue
             segment = "organizations" if kind == "org" else "users"
             url = f"{self.endpoint}/api/{segment}/{quote(name, safe='')}/overview"
             response = self.hub.get(run, url)
@@ -296,7 +329,25 @@ class HuggingFaceProbe:
             read_json(response, dict)  # a portal's page is not an owner
             facts = Facts(name=name, url=f"https://huggingface.co/{name}", owner_type=kind)
             return Observation(source.key, run.now, Outcome.OK, facts, 200, host=self.host)
-        raise Verdict(Outcome.NOT_FOUND, "no such user or organisation", 404)
+        raise Verdict(Outcome.NOT_FOUND, "no such user, organisation or model", 404)
+
+    def _legacy_model(self, run: Run, source: Source, name: str) -> Observation | None:
+        """`name` as one of the Hub's un-namespaced models (`gpt2` answers 307 to
+        `openai-community/gpt2`): OK with the model's facts, or None if the Hub says there
+        is no such model."""
+        try:
+            validate_repo_id(name)
+        except errors.HFValidationError:
+            return None
+        response = self.hub.get(run, f"{self.endpoint}/api/models/{name}", _expand("model"))
+        if not response.is_success:
+            verdict = self._refused(run, response)
+            if verdict.outcome is Outcome.NOT_FOUND:
+                return None
+            raise verdict
+        facts = _facts("model", _info("model", read_json(response, dict)))
+        facts = replace(facts, resolved_kind=Kind.HF_MODEL.value)
+        return Observation(source.key, run.now, Outcome.OK, facts, 200, host=self.host)
 
     def _listing(self, run: Run, kind: str, owner: str) -> dict[str, Any]:
         """Every repository of `kind` an owner has, by lowercased id: our pager, not
@@ -334,6 +385,10 @@ class HuggingFaceProbe:
         except errors.GatedRepoError:
             # Metadata of gated repos is public; a gated error here says the repo exists.
             return Verdict(Outcome.OK, None, status, Facts(gated="manual"))
+        except errors.RevisionNotFoundError:
+            return Verdict(Outcome.NOT_FOUND, "no such revision", status)
+        except errors.RemoteEntryNotFoundError:
+            return Verdict(Outcome.NOT_FOUND, "no such file or folder", status)
         except errors.RepositoryNotFoundError:
             if not said:
                 return unreadable(f"a {status} page that is not the Hub's (a proxy?)", status)

@@ -13,8 +13,10 @@ Owns everything between "ask the Hub this" and "the Hub answered this":
   per-read timeout. (Bound: the headers within the timeout, then the body until the
   deadline plus one read.) An answer over 32 MiB is refused.
 - **Redirects** are followed here, hop by hop, only on the endpoint's own scheme and host
-  (a rename is a 307 with a relative Location); one to another host or scheme (a captive
-  portal's, an http:// endpoint upgraded) is not followed and is a transient failure. A
+  (a rename is a 307 with a relative Location; a POST, which only reads here, is sent
+  again with its body where a 307 or 308 leads, and any other redirect of it is a
+  failure); one to another host or scheme (a captive portal's, an http:// endpoint
+  upgraded) is not followed and is a transient failure. A
   `Link: rel="next"` page elsewhere is not asked either (the token would go along).
 - **Retries**: a 5xx, a timeout or a reset is tried twice more, `backoff` seconds later,
   then twice as long; a refused connection is not retried (it will be refused a second
@@ -61,6 +63,8 @@ BROKEN_AFTER = 5
 MAX_HOPS = 5
 MAX_BODY = 32 * 1024 * 1024
 Params = list[tuple[str, str]] | None
+#: a form body, as httpx2 encodes it (a list value is the key repeated: `paths=a&paths=b`)
+Form = dict[str, Any] | None
 
 
 class AnswerTooSlow(httpx2.ReadTimeout):
@@ -172,7 +176,8 @@ class Run:
 
 
 class HubClient:
-    """GET requests to one Hub endpoint under this module's policy."""
+    """Requests to one Hub endpoint under this module's policy (GET, and the POSTs that
+    only read, such as paths-info)."""
 
     def __init__(
         self, endpoint: str, headers: dict[str, str], *, timeout: float, backoff: float
@@ -190,10 +195,27 @@ class HubClient:
     ) -> httpx2.Response:
         """The complete answer to GET `url` (same-origin redirects followed) unless it is a
         429 or, after retries, a 5xx; `Verdict` otherwise, `Stopped` once closed."""
+        return self.send(run, "GET", url, params, retries=retries)
+
+    def post(self, run: Run, url: str, form: Form) -> httpx2.Response:
+        """`get`, for a POST of a form that only reads (paths-info): retried the same way,
+        and sent again, body and all, where a 307 or 308 leads."""
+        return self.send(run, "POST", url, form=form)
+
+    def send(
+        self,
+        run: Run,
+        method: str,
+        url: str,
+        params: Params = None,
+        *,
+        form: Form = None,
+        retries: int = RETRIES,
+    ) -> httpx2.Response:
         attempt = hops = 0
         while True:
             try:
-                response = self._fetch(run, url, params)
+                response = self._fetch(run, method, url, params, form)
             except OfflineModeIsEnabled:
                 raise run.defer("HF_HUB_OFFLINE is set") from None
             except httpx2.TransportError as exc:
@@ -222,6 +244,8 @@ class HubClient:
                 raise run.defer(f"the Hub's rate limit is spent (429{after})", 429)
             if response.has_redirect_location:
                 hops += 1
+                if method != "GET" and status not in (307, 308):
+                    raise unreadable(f"a {status} redirect of a {method}", status)
                 url, params = self._follow(response, params, hops)
                 continue
             if status < 500:
@@ -251,11 +275,18 @@ class HubClient:
             if line not in self.figures.errors:
                 self.figures.errors.append(line)
 
-    def _fetch(self, run: Run, url: str, params: Params) -> httpx2.Response:
+    def _fetch(
+        self, run: Run, method: str, url: str, params: Params, form: Form
+    ) -> httpx2.Response:
         """One request, read to the end within the deadline, without following redirects."""
         session = hub.get_session()
         request = session.build_request(
-            "GET", url, params=cast(Any, params), headers=self.headers, timeout=self.timeout
+            method,
+            url,
+            params=cast(Any, params),
+            data=form,
+            headers=self.headers,
+            timeout=self.timeout,
         )
         run.check()  # the moment before it leaves, so that nothing leaves after a close
         deadline = time.monotonic() + self.timeout

@@ -195,7 +195,10 @@ class WebProbe:
         transport: httpx.AsyncBaseTransport | None = None,
         allow_private_redirects: bool = False,
         down_after: int = 3,
+        host_accept: Callable[[str], Sequence[int]] = lambda _host: (),
     ) -> None:
+        """`host_accept(host)`: the statuses the maintainer accepts as alive for every page
+        of a host (`[policy.hosts."…"] accept`); a page's own `accept` adds to them."""
         self.concurrency = concurrency
         self.per_host = per_host
         self.min_interval = min_interval
@@ -209,6 +212,7 @@ class WebProbe:
         self.transport = transport
         self.allow_private_redirects = allow_private_redirects
         self.down_after = down_after
+        self.host_accept = host_accept
         self._figures = Figures()
         self._lock = threading.Lock()
 
@@ -335,7 +339,8 @@ class WebProbe:
                 # New or failing at its last check (see the module docstring), or HEAD already
                 # proved unreliable for this page: GET only.
                 answer = await self._chain(client, "GET", source.url, run, origin)
-            observation = classify(source, now, host, answer)
+            accepted = (*source.accept, *self.host_accept(urlsplit(source.url).hostname or ""))
+            observation = classify(source, now, host, answer, accepted)
             if attempt >= RETRIES or not _worth_retrying(observation, answer, run):
                 return observation
             retry_after = retry_after_seconds(answer.headers)
@@ -406,7 +411,9 @@ class WebProbe:
                 raise host.gone.with_traceback(None)
             async with host.lock:
                 wait = host.next_at - time.monotonic()
-                if wait > self.max_wait:
+                # The politeness spacing (`min_interval`) is always kept; only a pause the
+                # host asked for (Retry-After) can be longer than a run is willing to wait.
+                if wait > max(self.max_wait, self.min_interval):
                     # The host asked for a longer pause than a run waits: left alone till next run.
                     raise HostBackedOff(f"{host_name} asked to be left alone for {wait:.0f} s")
                 if wait > 0:

@@ -79,8 +79,15 @@ class Answer:
     error: BaseException | None = None
 
 
-def classify(source: Source, now: datetime, host: str, answer: Answer) -> Observation:
-    """What `answer` says about `source`: the observation of one check."""
+def classify(
+    source: Source,
+    now: datetime,
+    host: str,
+    answer: Answer,
+    accepted: Sequence[int] = (),
+) -> Observation:
+    """What `answer` says about `source`: the observation of one check. A status in
+    `accepted` (the maintainer's `accept`, the source's own and its host's) is alive."""
 
     def seen(
         outcome: Outcome,
@@ -106,6 +113,9 @@ def classify(source: Source, now: datetime, host: str, answer: Answer) -> Observ
     if answer.error is not None:
         return seen(*connection_failure(answer.error))
     status = answer.status or 0
+    if status in accepted:
+        # The maintainer says this answer means alive (`accept = [999]`): nothing to read.
+        return seen(Outcome.OK, facts=Facts())
     if status in (404, 410):
         return seen(Outcome.NOT_FOUND, f"HTTP {status}")
     title = _text(TITLE, answer.body)

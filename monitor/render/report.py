@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.model import NEVER_WORKED, EventType, Health, SourceState
+from monitor.model import ALERTS, NEVER_WORKED, EventType, Health, SourceState
 from monitor.policy import last_answer
 
 ACTION = (
@@ -94,6 +94,11 @@ class ReportEvent:
     alert: bool = False
 
     @property
+    def held(self) -> bool:
+        """An alert held by the source's snooze: stored as not alerting."""
+        return self.event in ALERTS and not self.alert
+
+    @property
     def never_worked(self) -> bool:
         return bool(self.detail and self.detail.startswith(NEVER_WORKED))
 
@@ -111,6 +116,8 @@ class ReportEvent:
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
+        if self.held:
+            data["snoozed"] = True
         return data
 
 
@@ -247,7 +254,11 @@ def render_markdown(report: DayReport) -> str:
     lines = [f"# monitor report: {report.date}", ""]
     lines += _summary(report)
     by_type: dict[EventType, list[ReportEvent]] = {}
+    held: list[ReportEvent] = []
     for event in report.events:
+        if event.held:
+            held.append(event)  # snoozed: reported, not "needs action"
+            continue
         by_type.setdefault(event.event, []).append(event)
 
     action = [(t, title, note) for t, title, note in ACTION if by_type.get(t)]
@@ -274,6 +285,17 @@ def render_markdown(report: DayReport) -> str:
         lines += _movers(movers)
 
     lines += _not_ok(report)
+    if held:
+        words = sorted({e.event.value for e in held})
+        lines += [
+            heading(2, "Snoozed", words, len(held)),
+            "",
+            "Held by the catalog's `snooze_until`: not alerted, and alerted after that date "
+            "if still so.",
+            "",
+            *_event_lines(held),
+            "",
+        ]
 
     added = by_type.get(EventType.ADDED, [])
     if added:

@@ -27,11 +27,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor.catalog.kinds import identify
 from monitor.model import (
+    ALERTS,
     Entry,
     Event,
     EventType,
     Facts,
     Health,
+    Judgement,
     Kind,
     Observation,
     Source,
@@ -49,7 +51,7 @@ from monitor.store.tables import (
 
 #: The newest migration in `migrations/versions/` (a test holds the two together): a store
 #: at this revision opens without Alembic.
-HEAD = "0003"
+HEAD = "0004"
 
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
@@ -73,6 +75,7 @@ class StoredSource:
     state: SourceState
     remote_id: str | None = None
     validators: tuple[tuple[str, str], ...] = ()
+    judgement: Judgement = field(default_factory=Judgement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +184,7 @@ class Store:
 
         Only what differs is written: an unchanged catalog costs one read of the sources'
         catalog columns and no write, however many entries it has."""
-        columns = ("key", "url", "kind", "name", "section", "active")
+        columns = ("key", "url", "kind", "name", "section", "active", "judgement", "ignored")
         with self._transaction() as db:
             rows = {
                 r.key: r
@@ -205,6 +208,8 @@ class Store:
                     "name": entry.display_name[:1024],
                     "section": (entry.section or "")[:1024],
                     "active": True,
+                    "judgement": _judgement_json(entry.judgement),
+                    "ignored": entry.judgement.ignore,
                 }
                 if row is None:
                     added.append(values)
@@ -250,8 +255,10 @@ class Store:
                 SOURCES.c.remote_id,
                 SOURCES.c.validators,
                 SOURCES.c.state,
+                SOURCES.c.judgement,
             )
             .where(SOURCES.c.active.is_(True))
+            .where(SOURCES.c.ignored.is_(False))
             .where(
                 sa.or_(
                     SOURCES.c.last_checked_at.is_(None),
@@ -283,6 +290,7 @@ class Store:
                             row.remote_id,
                             validators,
                             Facts.from_json(facts) if facts is not None else None,
+                            _judgement(row.judgement).accept,
                         ),
                     )
                 )
@@ -520,6 +528,8 @@ class Store:
                         new=r.new,
                         new_url=r.new_url,
                         detail=r.detail,
+                        # Stored not alerting although its kind alerts: held by a snooze.
+                        held=EventType(r.event) in ALERTS and not r.alert,
                     ),
                     r.id,
                     r.run_id,
@@ -581,6 +591,7 @@ class Store:
             sa.select(SOURCES.c.id)
             .where(SOURCES.c.health.in_([h.value for h in Health if h is not Health.OK]))
             .where(SOURCES.c.active.is_(True))
+            .where(SOURCES.c.ignored.is_(False))
             .where(SOURCES.c.last_checked_at.is_not(None))
         )
         eventful = sa.select(EVENTS.c.source_id).where(EVENTS.c.run_id.in_(list(run_ids)))
@@ -593,6 +604,7 @@ class Store:
         query = (
             sa.select(SOURCES.c.health, sa.func.count())
             .where(SOURCES.c.active.is_(True))
+            .where(SOURCES.c.ignored.is_(False))
             .group_by(SOURCES.c.health)
         )
         with self.engine.connect() as db:
@@ -605,6 +617,7 @@ class Store:
             .select_from(SOURCES)
             .where(SOURCES.c.last_checked_at.is_(None))
             .where(SOURCES.c.active.is_(True))
+            .where(SOURCES.c.ignored.is_(False))
         )
         with self.engine.connect() as db:
             return int(db.execute(query).scalar_one())
@@ -773,7 +786,17 @@ def _stored(row: Any) -> StoredSource:
         SourceState.from_json(json.loads(row.state)),
         row.remote_id,
         validators,
+        _judgement(row.judgement),
     )
+
+
+def _judgement(text: str | None) -> Judgement:
+    return Judgement.from_json(json.loads(text)) if text else Judgement()
+
+
+def _judgement_json(judgement: Judgement) -> str | None:
+    data = judgement.to_json()
+    return json.dumps(data, sort_keys=True) if data else None
 
 
 def _facts_of(db: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -56,6 +56,10 @@ class SourceRow(SQLModel, table=True):
     state: str = Field(default="{}")
     validators: str | None = Field(default=None)
     created_at: datetime = _utc()
+    #: the maintainer's judgement from the catalog entry (JSON), None when it has none
+    judgement: str | None = Field(default=None)
+    #: `ignore = true`: never checked, never reported
+    ignored: bool = Field(default=False, index=True)
 
 
 class RunRow(SQLModel, table=True):
@@ -78,7 +82,7 @@ class ObservationRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: int = Field(foreign_key="sources.id", index=True)
-    run_id: int = Field(foreign_key="runs.id")
+    run_id: int = Field(foreign_key="runs.id", index=True)
     outcome: str = Field(max_length=16)
     http_status: int | None = Field(default=None)
     error: str | None = Field(default=None)
