@@ -195,11 +195,13 @@ def assess(
         # Turned away as a robot: it may work for people, and its host does answer, so a
         # refusal ends a run of timeouts; timeouts amid refusals do not end the refusals.
         refused = prior.refused_since or now
+        # An alerted verdict (unreachable, dead, …) stays until a normal answer ends it:
+        # sporadic refusals from a host that is mostly silent must not relabel it quietly,
+        # nor let it be alerted unreachable a second time.
         if now - refused >= timedelta(days=policy.unverifiable_after_days) and health in (
             Health.UNKNOWN,
             Health.OK,
             Health.SUSPECT,
-            Health.UNREACHABLE,
         ):
             health = Health.UNVERIFIABLE
             event(EventType.UNVERIFIABLE, detail=_refused(refused, observation))

@@ -19,7 +19,10 @@ HOSTS = (
     "good.example",
     "gone.example",
     "flaky.example",
+    # One host per wall: a 429 asking for 120 s leaves its own host alone for the run.
     "walls.example",
+    "cf-wall.example",
+    "robot-wall.example",
     "moved.example",
     "back.example",
     "soft.example",
@@ -30,8 +33,8 @@ PAGES: dict[str, tuple[Any, ...]] = {
     "https://gone.example/410": (410,),
     "https://flaky.example/page": ("ok", 503, "ok", "reset", 503, "ok"),
     "https://walls.example/429": (429,),
-    "https://walls.example/cf": ("cf-challenge",),
-    "https://walls.example/999": (999,),
+    "https://cf-wall.example/cf": ("cf-challenge",),
+    "https://robot-wall.example/999": (999,),
     "https://moved.example/old": ("redirect",),
     "https://moved.example/new": ("ok",),
     "https://back.example/page": (404,),
@@ -90,7 +93,7 @@ def test_links_over_days(links: Monitor, world: World) -> None:
     assert health["https://gone.example/404"] == "suspect"
     assert health[UNKNOWN] == "suspect"
     assert health["https://soft.example/article"] == "suspect"
-    assert health["https://walls.example/cf"] == "unknown"  # no conclusive answer yet
+    assert health["https://cf-wall.example/cf"] == "unknown"  # no conclusive answer yet
     redirected = [e for e in first["events"] if e["event"] == "redirected"]
     assert [(e["url"], e["new_url"]) for e in redirected] == [
         ("https://moved.example/old", "https://moved.example/new")
@@ -129,8 +132,8 @@ def test_links_over_days(links: Monitor, world: World) -> None:
     never = (
         "https://flaky.example/page",
         "https://walls.example/429",
-        "https://walls.example/cf",
-        "https://walls.example/999",
+        "https://cf-wall.example/cf",
+        "https://robot-wall.example/999",
     )
     every = [e for n in range(1, 11) for e in links.report(day(n)[:10])["events"]]
     # The flaky page: ten days of 200/503/reset, not one event, not one alert.
