@@ -30,6 +30,7 @@ DEFAULT_REPORTS_DIR = "reports"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_WAYBACK_URL = "https://archive.org/wayback/available"
 
 #: Environment variables that hold credentials. Tests scrub these, and the CLI
 #: redacts their values from anything it prints.
@@ -147,6 +148,10 @@ class Settings:
     hf_endpoint: str = DEFAULT_HF_ENDPOINT
     hf_token: Secret | None = None
     arxiv_api_url: str = DEFAULT_ARXIV_API_URL
+    #: the repository that holds the list, OWNER/NAME (tracking issue, repair pull request)
+    github_repo: str | None = None
+    #: the Wayback Machine's availability API (archived copies of dead links)
+    wayback_url: str = DEFAULT_WAYBACK_URL
     alert_urls: tuple[Secret, ...] = ()
     now: datetime | None = None
     #: test and demo routing of web checks: host -> "address:port" ("*" for every host)
@@ -188,6 +193,8 @@ _ENV: dict[str, tuple[str, bool]] = {
     "arxiv_api_url": ("MONITOR_ARXIV_API_URL", True),
     "alert_urls": ("MONITOR_ALERT_URLS", False),
     "now": ("MONITOR_NOW", False),
+    "github_repo": ("MONITOR_GITHUB_REPO", True),
+    "wayback_url": ("MONITOR_WAYBACK_URL", True),
 }
 
 #: Why a setting may not live in [settings], for the error message.
@@ -240,6 +247,18 @@ def _check_base_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("it is not an http(s) URL with a host")
     return value.rstrip("/")
+
+
+_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
+
+
+def _check_repo(value: str) -> str:
+    value = value.strip().removeprefix("https://github.com/").rstrip("/")
+    if not _REPO.fullmatch(value) or value.endswith((".git", "/.", "/..")):
+        raise ValueError(
+            "it is not a GitHub repository written OWNER/NAME, e.g. octo-org/awesome-llm"
+        )
+    return value
 
 
 def _check_database_url(value: str) -> str:
@@ -339,6 +358,8 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
     "github_api_url": _check_base_url,
     "hf_endpoint": _check_base_url,
     "arxiv_api_url": _check_base_url,
+    "wayback_url": _check_base_url,
+    "github_repo": _check_repo,
     "now": parse_now,
 }
 
@@ -448,6 +469,8 @@ def resolve_settings(
         hf_endpoint=values.get("hf_endpoint", DEFAULT_HF_ENDPOINT),
         hf_token=secret("hf_token"),
         arxiv_api_url=values.get("arxiv_api_url", DEFAULT_ARXIV_API_URL),
+        github_repo=values.get("github_repo"),
+        wayback_url=values.get("wayback_url", DEFAULT_WAYBACK_URL),
         alert_urls=tuple(Secret(u) for u in alert_urls),
         now=values.get("now"),
         connect_to=connect_to,
