@@ -2,6 +2,7 @@
 
     with Emulator(world).start() as emulator:
         env = emulator.environment()   # MONITOR_GITHUB_API_URL, MONITOR_HF_ENDPOINT, …
+                                       # MONITOR_WAYBACK_URL
         world.rename("tatsu-lab/stanford_alpaca", "alpaca")
 
 Tests use it in-process; `monitor emulator serve` runs it until interrupted.
@@ -17,12 +18,15 @@ from monitor.emulator.control import Control
 from monitor.emulator.github import GitHub
 from monitor.emulator.huggingface import HuggingFace
 from monitor.emulator.server import Handler, Listener
+from monitor.emulator.wayback import Wayback
 from monitor.emulator.web import Web
 from monitor.emulator.world import World
 
 
 class Emulator:
-    """GitHub, the Hugging Face Hub, arXiv, web hosts and a control port, on 127.0.0.1."""
+    """GitHub, the Hugging Face Hub, arXiv, web hosts, a control port and the Wayback
+    Machine, on 127.0.0.1 (with `base_port`, on that port and the five after it, in
+    that order)."""
 
     def __init__(
         self,
@@ -41,7 +45,15 @@ class Emulator:
         self.arxiv = ArXiv(self.world)
         self.web = Web(self.world)
         self.control = Control(self.world)
-        services: tuple[Handler, ...] = (self.github, self.hf, self.arxiv, self.web, self.control)
+        self.wayback = Wayback(self.world)
+        services: tuple[Handler, ...] = (
+            self.github,
+            self.hf,
+            self.arxiv,
+            self.web,
+            self.control,
+            self.wayback,
+        )
         self._listeners = [
             Listener(service, self.world, host, base_port + i if base_port else 0)
             for i, service in enumerate(services)
@@ -116,6 +128,11 @@ class Emulator:
         return self.web.base_url
 
     @property
+    def wayback_url(self) -> str:
+        """The Wayback Machine's availability API (archive.org/wayback/available)."""
+        return f"{self.wayback.base_url}/wayback/available"
+
+    @property
     def control_url(self) -> str:
         return self.control.base_url
 
@@ -134,6 +151,7 @@ class Emulator:
             "MONITOR_GITHUB_API_URL": self.github_url,
             "MONITOR_HF_ENDPOINT": self.hf_url,
             "MONITOR_ARXIV_API_URL": self.arxiv_url,
+            "MONITOR_WAYBACK_URL": self.wayback_url,
             # Web checks of every host go to the emulator's web port, Host header kept.
             "MONITOR_CONNECT_TO": f"*={self.web.base_url.removeprefix('http://')}",
         }

@@ -30,6 +30,8 @@ Shapes, as the real services send them (../shared/api-facts.md §3, §5, §8):
   `RateLimit-Policy` (hub-docs rate-limits.md), on list endpoints too.
 - arXiv: throttling is 429 or 503 with the plain-text body `Rate exceeded.`
   (arXiv/html_feedback#2363, ZJU-REAL/Polaris#198).
+- The Wayback Machine: slow or stalled answers, its front end's HTML 5xx pages and
+  429s (plain answers, as web hosts give them).
 - Any service behind a captive portal: 200 text/html asking to sign in, or a
   redirect to another host; an HTTP->HTTPS upgrade is a redirect to another
   scheme, which PyGithub refuses with RuntimeError (PyGithub#2524).
@@ -93,6 +95,7 @@ github-graphql    x    x    x     x   x      x             x           x       x
 hf                x    x    x     x   x      .             .           x       x          .             x
 arxiv             x    x    x     x   x      .             .           x       x          x             x
 web               x    x    x     x   x      .             .           x       x          .             .
+wayback           x    x    x     x   x      .             .           x       x          .             x
 control           .    .    .     .   .      .             .           .       .          .             .
 """  # noqa: E501
 
@@ -140,6 +143,7 @@ _DRAWN: Final[Mapping[tuple[Fault, str], tuple[int, ...]]] = {
     (Fault.REDIRECT_AWAY, "github-graphql"): (301, 307),
     (Fault.REDIRECT_AWAY, "hf"): (302, 307),
     (Fault.REDIRECT_AWAY, "arxiv"): (301, 302),
+    (Fault.REDIRECT_AWAY, "wayback"): (301, 302),
 }
 _DRAWN_DEFAULT: Final[Mapping[Fault, tuple[int, ...]]] = {
     Fault.SERVER_ERROR: (500, 502, 503, 504),

@@ -35,6 +35,17 @@ _NOT_MUTATIONS = frozenset(
         "find_owner",
         "find_hf_repo",
         "reset_log",
+        # world_github.py, world_wayback.py: reads
+        "permission",
+        "token_user",
+        "user",
+        "creation_wait",
+        "record_creation",
+        "issues_of",
+        "pulls_of",
+        "files_of",
+        "branch_head",
+        "closest_capture",
     }
 )
 

@@ -2,8 +2,10 @@
 
 Owns what is common to both: credentials (`token X` or `Bearer X`; 401 for a
 token the world does not know), the hourly budgets (`core` per request,
-`graphql` per query cost), secondary limits on demand, and the `x-ratelimit-*`
-headers. The REST routes are here; GraphQL execution is in `github_graphql`.
+`graphql` per query cost, `search` per minute), secondary limits on demand, and
+the `x-ratelimit-*` headers. The repository, account and commit-list routes are
+here; issues and search are github_issues', git data and file writes github_git's,
+pull requests github_pulls', GraphQL github_graphql's.
 
 REST semantics reproduced (see ../shared/api-facts.md §1-4):
 - renamed or transferred repositories answer 301 (307 for other verbs) to
@@ -14,31 +16,42 @@ REST semantics reproduced (see ../shared/api-facts.md §1-4):
   ETags are per token; `If-None-Match` (or `If-Modified-Since`) that matches
   answers 304 without charging the budget;
 - a spent budget answers 403 with `x-ratelimit-remaining: 0` and the reset;
-- `/rate_limit` is free; a missing User-Agent is refused.
+- `/rate_limit` is free; a missing User-Agent is refused;
+- `/search/issues` has its own budget (30 a minute with a token, 10 without);
+- a write without a token is 401 "Requires authentication"; every write counts
+  against the token's content-creation limit (`world.content_creation_limit`,
+  80 a minute and 500 an hour), beyond which it is 403 "You have exceeded a
+  secondary rate limit and have been temporarily blocked from content creation"
+  with `retry-after`; `GET /user` is the token's own account.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
+from monitor.emulator import github_git, github_issues, github_pulls
 from monitor.emulator import github_payloads as p
 from monitor.emulator.github_graphql import GraphQL
+from monitor.emulator.github_http import (
+    DOCS,
+    Call,
+    Refused,
+    conditional,
+    error,
+    int_arg,
+    not_found,
+)
 from monitor.emulator.http import HttpRequest, HttpResponse
 from monitor.emulator.world import Repo, World
+from monitor.emulator.world_github import commit_chain, synced
 
-DOCS = "https://docs.github.com/rest"
 _REPO_PATH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)(?P<rest>/.*)?$")
 _ID_PATH = re.compile(r"^/repositories/(?P<id>\d+)(?P<rest>/.*)?$")
-
-
-def not_found(doc: str = f"{DOCS}/repos/repos#get-a-repository") -> HttpResponse:
-    return HttpResponse.json(
-        404, {"message": "Not Found", "documentation_url": doc, "status": "404"}
-    )
+SECONDARY_DOCS = (
+    "https://docs.github.com/en/free-pro-team@latest/rest/overview/"
+    "rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
 
 
 class GitHub:
@@ -80,8 +93,20 @@ class GitHub:
             return self._with_headers(
                 HttpResponse.json(200, self._rate_limit(token)), "core", token
             )
+        if request.path.rstrip("/") == "/search/issues":
+            with self.world.lock:
+                budget = self.world.budget("search", token)
+                if budget.remaining <= 0:
+                    return self._with_headers(self._primary_limit(token), "search", token)
+                budget.used += 1
+                response = github_issues.search_issues(self.world, self.base_url, request)
+                response.cost = 1
+                return self._with_headers(response, "search", token)
         with self.world.lock:
-            response = self._route(request)
+            try:
+                response = self._route(request)
+            except Refused as refused:
+                response = refused.response
             if response.status == 304:
                 return self._with_headers(response, "core", token)
             budget = self.world.budget("core", token)
@@ -129,7 +154,7 @@ class GitHub:
         )
 
     def _with_headers(self, response: HttpResponse, resource: str, token: str) -> HttpResponse:
-        budget = self.world.budget(resource, token) if token or resource == "core" else None
+        budget = self.world.budget(resource, token) if token or resource != "graphql" else None
         response.headers += [
             (
                 "x-github-media-type",
@@ -163,15 +188,7 @@ class GitHub:
             }
 
         core = entry("core")
-        resources = {
-            "core": core,
-            "search": {
-                "limit": 30 if token else 10,
-                "used": 0,
-                "remaining": 30 if token else 10,
-                "reset": core["reset"],
-            },
-        }
+        resources = {"core": core, "search": entry("search")}
         if token:
             resources["graphql"] = entry("graphql")
         return {"resources": resources, "rate": core}
@@ -202,15 +219,56 @@ class GitHub:
         match = re.fullmatch(r"/(users|orgs)/([^/]+)", path)
         if match:
             return self._account(request, match[1], match[2])
+        if path == "/user":
+            if not request.token:
+                return error(401, "Requires authentication", f"{DOCS}/users/users")
+            user = self.world.token_user(request.token)
+            return self._account(request, "users", user.login)
         return not_found(DOCS)
 
     def _route_write(self, request: HttpRequest) -> HttpResponse:
-        match = _REPO_PATH.match(request.path)
-        if match:
+        """A POST, PUT, PATCH or DELETE: authenticated, on a repository that can take it,
+        within the token's content-creation limit; counted against that limit if done."""
+        match = _REPO_PATH.match(request.path) or _ID_PATH.match(request.path)
+        if match is not None and "id" in match.groupdict():
+            repo: Repo | None = self.world.repos.get(int(match["id"]))
+        elif match is not None:
             repo, moved = self.world.find_repo(f"{match['owner']}/{match['name']}")
-            if moved and repo is not None:
+            if moved and repo is not None:  # the redirect comes before the credentials
                 return self._moved(repo, match["rest"] or "", request, status=307)
-        return not_found(DOCS)
+        if not request.token:
+            return error(401, "Requires authentication", DOCS)
+        if match is None:
+            return not_found(DOCS)
+        if repo is None or repo.status == "deleted" or repo.private:
+            return not_found()
+        if repo.status != "ok":
+            return self._blocked(repo)
+        wait = self.world.creation_wait(request.token)
+        if wait is not None:
+            return self._content_limit(wait)
+        call = Call(self.world, self.base_url, request, repo)
+        rest = match["rest"] or ""
+        response = (
+            github_issues.write(call, rest)
+            or github_git.write(call, rest)
+            or github_pulls.write(call, rest)
+            or not_found(DOCS)
+        )
+        if response.status < 300:
+            self.world.record_creation(request.token)
+        return response
+
+    def _content_limit(self, wait: int) -> HttpResponse:
+        return HttpResponse.json(
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit and have been temporarily "
+                "blocked from content creation. Please retry your request again later.",
+                "documentation_url": SECONDARY_DOCS,
+            },
+            {"retry-after": str(wait)},
+        )
 
     def _moved(
         self, repo: Repo, rest: str, request: HttpRequest, status: int = 301
@@ -236,16 +294,22 @@ class GitHub:
         owner = self.world.find_owner(repo.owner)
         assert owner is not None, repo.owner
         if rest in ("", "/"):
-            return self._conditional(
-                request, p.repo_payload(self.base_url, repo, owner), repo.updated_at
-            )
+            return conditional(request, p.repo_payload(self.base_url, repo, owner), repo.updated_at)
         if rest == "/commits":
             return self._commits(request, repo)
         if rest.startswith("/contents"):
             return self._contents(request, repo, rest.removeprefix("/contents").strip("/"))
+        call = Call(self.world, self.base_url, request, repo)
+        found = (
+            github_pulls.read(call, rest)
+            or github_issues.read(call, rest)
+            or github_git.read(call, rest)
+        )
+        if found is not None:
+            return found
         match = re.fullmatch(r"/(issues|pulls)/(\d+)", rest)
         if match:
-            return self._issue(request, repo, int(match[2]), pulls=match[1] == "pulls")
+            return self._issue(call, int(match[2]), pulls=match[1] == "pulls")
         return not_found(DOCS)
 
     def _blocked(self, repo: Repo) -> HttpResponse:
@@ -266,51 +330,25 @@ class GitHub:
             },
         )
 
-    def _conditional(
-        self,
-        request: HttpRequest,
-        payload: Any,
-        modified: datetime | None,
-        headers: dict[str, str] | None = None,
-    ) -> HttpResponse:
-        """200 with a per-token weak ETag, or 304 if the client already has this body."""
-        response = HttpResponse.json(200, payload, headers)
-        digest = hashlib.sha256()
-        for part in (request.header("Accept") or "", request.header("Authorization") or ""):
-            digest.update(part.encode())
-        digest.update(response.body)
-        etag = f'W/"{digest.hexdigest()}"'
-        caching = [
-            ("cache-control", "private, max-age=60, s-maxage=60"),
-            (
-                "vary",
-                "Accept, Authorization, Cookie, X-GitHub-OTP,Accept-Encoding, Accept, "
-                "X-Requested-With",
-            ),
-            ("etag", etag),
-        ]
-        if modified is not None:
-            caching.append(("last-modified", p.http_date(modified)))
-        if _matches(request.header("If-None-Match"), etag) or (
-            request.header("If-None-Match") is None
-            and _not_modified_since(request.header("If-Modified-Since"), modified)
-        ):
-            return HttpResponse(304, b"", caching)
-        response.headers += caching
-        return response
-
     def _commits(self, request: HttpRequest, repo: Repo) -> HttpResponse:
         ref = request.arg("sha") or repo.default_branch
-        if ref not in repo.trees and ref not in {c.sha for c in repo.commits}:
-            return HttpResponse.json(
-                404,
-                {
-                    "message": f"No commit found for SHA: {ref}",
-                    "documentation_url": f"{DOCS}/commits/commits#list-commits",
-                    "status": "404",
-                },
-            )
-        if not repo.commits:
+        shas = [c.sha for c in repo.commits]
+        if ref == repo.default_branch:
+            chain = repo.commits
+        elif ref in shas:
+            chain = repo.commits[shas.index(ref) :]
+        else:
+            chain = commit_chain(repo, ref, self.world.now()) or []
+            if not chain:
+                return HttpResponse.json(
+                    404,
+                    {
+                        "message": f"No commit found for SHA: {ref}",
+                        "documentation_url": f"{DOCS}/commits/commits#list-commits",
+                        "status": "404",
+                    },
+                )
+        if not chain:
             return HttpResponse.json(
                 409,
                 {
@@ -318,10 +356,10 @@ class GitHub:
                     "documentation_url": f"{DOCS}/reference/repos#list-commits",
                 },
             )
-        per_page = max(1, min(100, _int(request.arg("per_page"), 30)))
-        page = max(1, _int(request.arg("page"), 1))
-        last = max(1, -(-len(repo.commits) // per_page))
-        chunk = repo.commits[(page - 1) * per_page : page * per_page]
+        per_page = max(1, min(100, int_arg(request.arg("per_page"), 30)))
+        page = max(1, int_arg(request.arg("page"), 1))
+        last = max(1, -(-len(chain) // per_page))
+        chunk = chain[(page - 1) * per_page : page * per_page]
         owner = self.world.find_owner(repo.owner)
         assert owner is not None
         payload = [p.commit_payload(self.base_url, repo, owner, c) for c in chunk]
@@ -337,11 +375,14 @@ class GitHub:
         if page > 1:
             links = [f'<{page_url}{page - 1}>; rel="prev"', f'<{page_url}1>; rel="first"', *links]
         headers = {"link": ", ".join(links)} if links else None
-        return self._conditional(request, payload, repo.commits[0].date, headers)
+        return conditional(request, payload, chain[0].date, headers)
 
     def _contents(self, request: HttpRequest, repo: Repo, path: str) -> HttpResponse:
         ref = request.arg("ref") or repo.default_branch
         tree = repo.trees.get(ref)
+        if tree is None and re.fullmatch(r"[0-9a-f]{40}", ref):
+            store = synced(repo, self.world.now())  # a commit, maybe one made through the API
+            tree = store.files(ref) if store.kind(ref) == "commit" else None
         if tree is None:
             return HttpResponse.json(
                 404,
@@ -352,8 +393,8 @@ class GitHub:
                 },
             )
         if path in tree:
-            return self._conditional(
-                request, p.content_payload(self.base_url, repo, path, ref, tree[path]), None
+            return conditional(
+                request, p.content_payload(self.base_url, repo, path, ref, tree[path], tree), None
             )
         prefix = f"{path}/" if path else ""
         children = sorted(
@@ -364,22 +405,16 @@ class GitHub:
         entries = []
         for child in children:
             full = f"{prefix}{child}"
-            entries.append(p.content_payload(self.base_url, repo, full, ref, tree.get(full)))
-        return self._conditional(request, entries, None)
+            entries.append(p.content_payload(self.base_url, repo, full, ref, tree.get(full), tree))
+        return conditional(request, entries, None)
 
-    def _issue(self, request: HttpRequest, repo: Repo, number: int, *, pulls: bool) -> HttpResponse:
+    def _issue(self, call: Call, number: int, *, pulls: bool) -> HttpResponse:
+        repo, request = call.repo, call.request
         issue = repo.issues.get(number)
         if issue is None or (pulls and not issue.is_pull):
             return not_found(f"{DOCS}/issues/issues#get-an-issue")
         if issue.deleted:
-            return HttpResponse.json(
-                410,
-                {
-                    "message": "This issue was deleted",
-                    "documentation_url": f"{DOCS}/issues/issues#get-an-issue",
-                    "status": "410",
-                },
-            )
+            return error(410, "This issue was deleted", f"{DOCS}/issues/issues#get-an-issue")
         if issue.moved_to is not None:
             target_id, new_number = issue.moved_to
             location = f"{self.base_url}/repositories/{target_id}/issues/{new_number}"
@@ -392,12 +427,10 @@ class GitHub:
                 },
                 {"Location": location},
             )
-        owner = self.world.find_owner(repo.owner)
-        assert owner is not None
-        return self._conditional(
+        return conditional(
             request,
-            p.issue_payload(self.base_url, repo, owner, issue),
-            issue.closed_at or issue.created_at,
+            github_issues.issue_json(call, issue),
+            issue.updated_at or issue.closed_at or issue.created_at,
         )
 
     def _account(self, request: HttpRequest, kind: str, login: str) -> HttpResponse:
@@ -414,34 +447,4 @@ class GitHub:
             if kind == "orgs"
             else p.account_payload(self.base_url, owner, count)
         )
-        return self._conditional(request, payload, owner.created_at)
-
-
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int(text) if text is not None else default
-    except ValueError:
-        return default
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    wanted = etag.removeprefix("W/")
-    for candidate in if_none_match.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == wanted:
-            return True
-    return False
-
-
-def _not_modified_since(header: str | None, modified: datetime | None) -> bool:
-    if not header or modified is None:
-        return False
-    try:
-        since = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return False
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return modified.replace(microsecond=0) <= since
+        return conditional(request, payload, owner.created_at)

@@ -46,8 +46,10 @@ from graphql.execution import execute_sync
 
 from monitor.emulator.basics import fake_sha
 from monitor.emulator.github_payloads import LICENSES, iso
+from monitor.emulator.gitstore import blob_sha
 from monitor.emulator.http import HttpRequest, HttpResponse
-from monitor.emulator.world import Commit, Issue, Owner, Repo, World
+from monitor.emulator.world import Issue, Owner, Repo, World
+from monitor.emulator.world_github import Commit
 
 
 @cache
@@ -410,9 +412,10 @@ class _Blob(_GitObject):
     typename = "Blob"
 
     def __init__(self, repo: Repo, ref: str, path: str, content: str) -> None:
-        super().__init__(repo, fake_sha("blob", repo.id, ref, path, content))
+        super().__init__(repo, blob_sha(content))
         self.byteSize = len(content.encode())
         self.isBinary = False
+        self.text = content
 
 
 class _Tree(_GitObject):

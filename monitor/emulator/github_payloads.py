@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from monitor.emulator.basics import fake_sha
-from monitor.emulator.world import Commit, Issue, Owner, Repo
+from monitor.emulator.gitstore import blob_sha, tree_sha
+from monitor.emulator.world import Issue, Owner, Repo
+from monitor.emulator.world_github import Comment, Commit, Label
 
 LICENSES = {
     "MIT": ("mit", "MIT License"),
@@ -210,12 +213,18 @@ def commit_payload(base: str, repo: Repo, owner: Owner, commit: Commit) -> dict[
 
 
 def content_payload(
-    base: str, repo: Repo, path: str, ref: str, content: str | None
+    base: str, repo: Repo, path: str, ref: str, content: str | None, tree: dict[str, str]
 ) -> dict[str, Any]:
-    """A file (with `content`) or a directory entry (content None) of the contents API."""
+    """A file (with `content`) or a directory entry (content None) of the contents API;
+    `sha` is the git id of the file's blob or of the directory's tree (from `tree`, the
+    ref's files)."""
     api = f"{base}/repos/{repo.full_name}"
     name = path.rsplit("/", 1)[-1]
-    sha = fake_sha("blob", repo.id, ref, path, content)
+    if content is not None:
+        sha = blob_sha(content)
+    else:
+        prefix = f"{path}/"
+        sha = tree_sha({p[len(prefix) :]: c for p, c in tree.items() if p.startswith(prefix)})
     kind = "file" if content is not None else "dir"
     git = f"{api}/git/{'blobs' if kind == 'file' else 'trees'}/{sha}"
     html = (
@@ -244,9 +253,30 @@ def content_payload(
     return payload
 
 
-def issue_payload(base: str, repo: Repo, owner: Owner, issue: Issue) -> dict[str, Any]:
+def label_payload(base: str, repo: Repo, label: Label) -> dict[str, Any]:
+    return {
+        "id": label.id,
+        "node_id": "LA_" + fake_sha("label", repo.id, label.name)[:16],
+        "url": f"{base}/repos/{repo.full_name}/labels/{quote(label.name)}",
+        "name": label.name,
+        "color": label.color,
+        "default": label.default,
+        "description": label.description,
+    }
+
+
+def issue_payload(
+    base: str,
+    repo: Repo,
+    issue: Issue,
+    user: Owner,
+    closed_by: Owner | None = None,
+    labels: list[Label] | None = None,
+) -> dict[str, Any]:
+    """An issue, or a pull request seen as an issue (with its `pull_request` key)."""
     api = f"{base}/repos/{repo.full_name}"
     kind = "pull" if issue.is_pull else "issues"
+    updated = issue.updated_at or issue.closed_at or issue.created_at
     payload: dict[str, Any] = {
         "url": f"{api}/issues/{issue.number}",
         "repository_url": api,
@@ -258,33 +288,67 @@ def issue_payload(base: str, repo: Repo, owner: Owner, issue: Issue) -> dict[str
         "node_id": "I_" + fake_sha("issue", repo.id, issue.number)[:16],
         "number": issue.number,
         "title": issue.title,
-        "user": simple_owner(base, owner),
-        "labels": [],
+        "user": simple_owner(base, user),
+        "labels": [label_payload(base, repo, label) for label in labels or []],
         "state": issue.state,
         "locked": False,
         "assignee": None,
         "assignees": [],
         "milestone": None,
-        "comments": 0,
+        "comments": len(issue.comments),
         "created_at": iso(issue.created_at),
-        "updated_at": iso(issue.closed_at or issue.created_at),
+        "updated_at": iso(updated),
         "closed_at": iso(issue.closed_at) if issue.closed_at else None,
-        "author_association": "NONE",
+        "author_association": "OWNER" if user.login == repo.owner else "NONE",
         "active_lock_reason": None,
-        "body": "",
-        "closed_by": None,
+        "body": issue.body,
+        "closed_by": simple_owner(base, closed_by) if closed_by else None,
+        "reactions": {
+            "url": f"{api}/issues/{issue.number}/reactions",
+            "total_count": 0,
+            **dict.fromkeys(
+                ("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0
+            ),
+        },
         "timeline_url": f"{api}/issues/{issue.number}/timeline",
-        "state_reason": "completed" if issue.state == "closed" else None,
+        "performed_via_github_app": None,
+        "state_reason": issue.state_reason
+        if issue.state_reason
+        else ("completed" if issue.state == "closed" and not issue.is_pull else None),
     }
     if issue.is_pull:
+        merged = issue.pull.merged_at if issue.pull else None
+        payload["draft"] = bool(issue.pull and issue.pull.draft)
         payload["pull_request"] = {
             "url": f"{api}/pulls/{issue.number}",
             "html_url": payload["html_url"],
             "diff_url": payload["html_url"] + ".diff",
             "patch_url": payload["html_url"] + ".patch",
-            "merged_at": None,
+            "merged_at": iso(merged) if merged else None,
         }
     return payload
+
+
+def comment_payload(
+    base: str, repo: Repo, issue: Issue, comment: Comment, user: Owner
+) -> dict[str, Any]:
+    api = f"{base}/repos/{repo.full_name}"
+    kind = "pull" if issue.is_pull else "issues"
+    return {
+        "url": f"{api}/issues/comments/{comment.id}",
+        "html_url": f"https://github.com/{repo.full_name}/{kind}/{issue.number}"
+        f"#issuecomment-{comment.id}",
+        "issue_url": f"{api}/issues/{issue.number}",
+        "id": comment.id,
+        "node_id": "IC_" + fake_sha("comment", comment.id)[:16],
+        "user": simple_owner(base, user),
+        "created_at": iso(comment.created_at),
+        "updated_at": iso(comment.updated_at),
+        "author_association": "OWNER" if user.login == repo.owner else "NONE",
+        "body": comment.body,
+        "reactions": {"url": f"{api}/issues/comments/{comment.id}/reactions", "total_count": 0},
+        "performed_via_github_app": None,
+    }
 
 
 def account_payload(base: str, owner: Owner, public_repos: int) -> dict[str, Any]:

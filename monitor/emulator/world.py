@@ -5,7 +5,10 @@ makes between two polls is one method call on it (`rename`, `delete`, `star`,
 `add_commit`, `hf_gate`, `add_version`, `set_page`, …). Values are plain
 dataclasses; the services in this package turn them into the wire formats of
 GitHub, the Hugging Face Hub, arXiv and web hosts. The Hub's repositories, owners
-and files are world_hub.py's (`World` inherits them); ids and UTC helpers basics.py's.
+and files are world_hub.py's (`World` inherits them); GitHub's write side (labels,
+comments, pull requests, git objects, token permissions, the content-creation limit)
+world_github.py's; the Wayback Machine's captures world_wayback.py's; ids and UTC
+helpers basics.py's.
 
 The world is shared by the server's threads, so every read and write takes
 `world.lock`. Timestamps of the data (commits, pushes, versions) are whatever a
@@ -25,23 +28,28 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from monitor.emulator.basics import EPOCH, fake_sha, utc
+from monitor.emulator.gitstore import GitStore
+from monitor.emulator.world_github import (
+    Comment,
+    GitHubWorld,
+    Label,
+    PullInfo,
+    default_labels,
+    ensure_labels,
+)
+from monitor.emulator.world_github import (
+    Commit as Commit,  # re-exported: the read side's commits were first defined here
+)
 from monitor.emulator.world_hub import HubWorld
+from monitor.emulator.world_wayback import WaybackWorld
 
 if TYPE_CHECKING:
     from monitor.emulator.chaos import Chaos, Fault, Rule
 
 RepoStatus = Literal["ok", "deleted", "dmca", "tos", "unavailable"]
-Service = Literal["github", "hf", "arxiv", "web", "control"]
+Service = Literal["github", "hf", "arxiv", "web", "control", "wayback"]
 
 # --- GitHub ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Commit:
-    sha: str
-    date: datetime
-    message: str = "Update"
-    author: str = "octocat"
 
 
 @dataclass
@@ -64,6 +72,18 @@ class Issue:
     deleted: bool = False
     #: (repo id, number) the issue was transferred to
     moved_to: tuple[int, int] | None = None
+    body: str | None = None
+    #: label names, as the repository spells them
+    labels: list[str] = field(default_factory=list)
+    #: the login of who opened it; None: the repository's owner
+    author: str | None = None
+    updated_at: datetime | None = None
+    #: "completed", "not_planned" or "reopened" (None: never closed)
+    state_reason: str | None = None
+    closed_by: str | None = None
+    comments: list[Comment] = field(default_factory=list)
+    #: set when the pull request was opened through the API (world_github.py)
+    pull: PullInfo | None = None
 
 
 @dataclass
@@ -95,6 +115,10 @@ class Repo:
     issues: dict[int, Issue] = field(default_factory=dict)
     status: RepoStatus = "ok"
     blocked_at: datetime = EPOCH
+    #: lower-cased name -> label
+    labels: dict[str, Label] = field(default_factory=default_labels)
+    #: the git objects and branches behind `trees` and `commits` (world_github.py)
+    git: GitStore = field(default_factory=GitStore)
 
     @property
     def full_name(self) -> str:
@@ -199,7 +223,7 @@ class SecondaryLimit:
     retry_after: int
 
 
-class World(HubWorld):
+class World(HubWorld, GitHubWorld, WaybackWorld):
     """All the emulated state. Every public method is one change a test can make."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time, log_size: int = 200_000) -> None:
@@ -212,10 +236,11 @@ class World(HubWorld):
         self._moved: dict[str, int] = {}
         self.owners: dict[str, Owner] = {}
         self.github_tokens: set[str] | None = None
-        self.github_limits = {"core": (5000, 60), "graphql": (5000, 0)}
+        self.github_limits = {"core": (5000, 60), "graphql": (5000, 0), "search": (30, 10)}
         self._budgets: dict[tuple[str, str], Budget] = {}
         self.secondary: SecondaryLimit | None = None
         self.graphql_rate_limit_type = "RATE_LIMITED"
+        self._init_github_write()  # world_github.py: permissions, limits, labels, pulls
         # Hugging Face (world_hub.py)
         self._init_hub()
         self.hf_tokens: set[str] | None = None
@@ -225,6 +250,7 @@ class World(HubWorld):
         self.arxiv_min_interval = 0.0
         self._arxiv_last = 0.0
         self.pages: dict[tuple[str, str], Page] = {}
+        self._init_wayback()  # world_wayback.py
         # the server
         self.latency: dict[Service | Literal["*"], float] = {"*": 0.0}
         self.log: deque[Request] = deque(maxlen=log_size)
@@ -425,16 +451,40 @@ class World(HubWorld):
         state: Literal["open", "closed"] = "open",
         title: str = "An issue",
         is_pull: bool = False,
+        body: str | None = None,
+        labels: Iterable[str] = (),
+        author: str | None = None,
+        created_at: datetime | str = EPOCH,
     ) -> Issue:
+        """An issue (or, `is_pull`, a pull request) as someone opened it; `labels` that the
+        repository lacks are created."""
         with self.lock:
-            issue = Issue(number, title, state, is_pull)
-            self.repo(full_name).issues[number] = issue
+            repo = self.repo(full_name)
+            issue = Issue(number, title, state, is_pull, created_at=utc(created_at), body=body)
+            issue.labels = ensure_labels(self, repo, list(labels))
+            issue.author = self.user(author).login if author else None
+            if state == "closed":
+                issue.closed_at, issue.state_reason = issue.created_at, "completed"
+            repo.issues[number] = issue
             return issue
 
-    def close_issue(self, full_name: str, number: int, when: datetime | str = EPOCH) -> None:
+    def close_issue(
+        self,
+        full_name: str,
+        number: int,
+        when: datetime | str = EPOCH,
+        reason: Literal["completed", "not_planned"] = "completed",
+    ) -> None:
         with self.lock:
             issue = self.repo(full_name).issues[number]
             issue.state, issue.closed_at = "closed", utc(when)
+            issue.updated_at, issue.state_reason = issue.closed_at, reason
+
+    def reopen_issue(self, full_name: str, number: int, when: datetime | str = EPOCH) -> None:
+        with self.lock:
+            issue = self.repo(full_name).issues[number]
+            issue.state, issue.closed_at, issue.closed_by = "open", None, None
+            issue.updated_at, issue.state_reason = utc(when), "reopened"
 
     def transfer_issue(self, full_name: str, number: int, to_repo: str, new_number: int) -> None:
         with self.lock:
@@ -519,14 +569,15 @@ class World(HubWorld):
                     self._budgets[key] = Budget(limit, 300.0)
                 else:
                     with_token, anonymous = self.github_limits[resource]
-                    self._budgets[key] = Budget(with_token if identity else anonymous, 3600.0)
+                    window = 60.0 if resource == "search" else 3600.0
+                    self._budgets[key] = Budget(with_token if identity else anonymous, window)
             budget = self._budgets[key]
             budget.roll(self.clock())
             return budget
 
     def set_budget(
         self,
-        resource: Literal["core", "graphql", "hf"],
+        resource: Literal["core", "graphql", "search", "hf"],
         *,
         remaining: int,
         token: str = "",
@@ -624,6 +675,7 @@ class World(HubWorld):
                 "hf_repos": len(self.hf_repos),
                 "papers": len(self.papers),
                 "pages": len(self.pages),
+                "wayback_captures": sum(len(c) for c in self.wayback_captures.values()),
                 "chaos": self.chaos.stats(),
             }
 
