@@ -61,8 +61,16 @@ def load_settings(
     defaults are enough. A catalog named on purpose (`--catalog`, MONITOR_CATALOG)
     must exist.
     """
+    return load_optional_configuration(environ, catalog=catalog, now=now)[1]
+
+
+def load_optional_configuration(
+    environ: Mapping[str, str], *, catalog: Path | None = None, now: str | None = None
+) -> tuple[Catalog | None, Settings]:
+    """The catalog where there is one, and the settings, as `load_settings` finds them:
+    for a command that reads the store and uses the catalog when it is at hand."""
     path = catalog_path(environ, catalog)
     named = catalog is not None or bool(environ.get("MONITOR_CATALOG", "").strip())
     if path.exists() or named:
-        return load_configuration(environ, catalog=catalog, now=now)[1]
-    return resolve_settings(environ, catalog=path, now=now)
+        return load_configuration(environ, catalog=catalog, now=now)
+    return None, resolve_settings(environ, catalog=path, now=now)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from monitor.alerts import RecordingChannel
 from monitor.catalog.kinds import identify
+from monitor.demo_repository import RepositoryViews, publish, the_week_in_the_repository
 from monitor.digest import Week, write_week_digest
 from monitor.emulator import Emulator, World
 from monitor.emulator.scenario import seed_world
@@ -59,6 +60,8 @@ class DemoResult:
     events: Counter[str] = field(default_factory=Counter)
     alert_messages: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: the list's own repository after the week: the tracking issue, the repair pull request
+    repository: RepositoryViews | None = None
 
 
 def prepare(directory: Path) -> None:
@@ -165,6 +168,7 @@ def run_demo(
     counts = ", ".join(f"{k} {n}" for k, n in sorted(seeded.counts.items()))
     say(f"Emulated world seeded from the catalog: {counts}.")
     changes = story(entries, world, start)
+    listed = publish(world, entries)
     recorder = RecordingChannel()
     reports_dir = directory / "reports"
     with Emulator(world) as emulator:
@@ -212,6 +216,9 @@ def run_demo(
                 if progress is not None:
                     progress(day + 1, DAYS)
             result.digest = write_week_digest(store, Week.containing(start), reports_dir)
+            result.repository = the_week_in_the_repository(
+                settings, store, world, listed, start + timedelta(days=DAYS - 1, hours=1)
+            )
         finally:
             store.close()
     result.alert_messages = list(recorder.messages)

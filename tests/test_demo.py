@@ -115,3 +115,17 @@ def test_the_demo_refuses_a_directory_that_is_not_its_own(tmp_path: Path) -> Non
     )
     assert result.exit_code == 2 and "is not a previous demo's directory" in result.output
     assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
+
+
+def test_the_week_ends_in_the_lists_own_repository(tour: tuple[str, Path]) -> None:
+    """The demo ends with the tracking issue's body and the repair pull request's diff."""
+    output, out = tour
+    assert "--- the tracking issue, opened (" in output
+    assert "### Renamed (renamed, 2)" in output and "| README.md:" in output
+    assert "--- the repair pull request, opened (" in output
+    assert "+- [TRL](https://github.com/huggingface/trl)" in output
+    assert '+previous_urls = ["https://github.com/lvwerra/trl"]' in output
+    issue = (out / "github" / "tracking-issue.md").read_text()
+    assert issue.startswith("<!-- monitor:tracking-issue -->")
+    description = (out / "github" / "pull-request.md").read_text()
+    assert "https://github.com/Significant-Gravitas/AutoGPT" in description

@@ -1,10 +1,9 @@
-"""Deployment: the Dockerfile, the cron lines, the systemd unit and the GitHub Actions workflow.
+"""Deployment: the Dockerfile, the cron lines and the systemd unit (the Action: test_action.py).
 
-No Docker engine, cron daemon, systemd or GitHub runner is needed: the Dockerfile is
-linted with hadolint and its install steps are replayed in a fresh venv; every
-`monitor …` command the files run is parsed by the real command line; the
-workflow's shell steps run in bash against a stand-in `monitor` and a local git
-remote; the unit goes through `systemd-analyze verify` where that exists.
+No Docker engine, cron daemon or systemd is needed: the Dockerfile is linted with
+hadolint and its install steps are replayed in a fresh venv; every `monitor …`
+command the files run is parsed by the real command line; the unit goes through
+`systemd-analyze verify` where that exists.
 """
 
 from __future__ import annotations
@@ -15,18 +14,14 @@ import posixpath
 import re
 import shlex
 import shutil
-import sqlite3
-import stat
 import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 import pytest
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.cli import main
@@ -34,7 +29,6 @@ from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
-WORKFLOW = DEPLOY / "github-actions.yml"
 UNIT = DEPLOY / "monitor.service"
 CRONTAB = DEPLOY / "monitor.cron"
 # Next to this interpreter in a venv; elsewhere on PATH (a venv that reuses system packages).
@@ -133,21 +127,6 @@ def healthcheck() -> tuple[str, list[str]]:
     (rest,) = instruction("HEALTHCHECK")
     options, _, command = rest.partition(" CMD ")
     return options, json.loads(command)
-
-
-def workflow() -> dict[Any, Any]:
-    loaded = yaml.safe_load(WORKFLOW.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
-
-
-def steps() -> list[dict[str, Any]]:
-    return [step for job in workflow()["jobs"].values() for step in job["steps"]]
-
-
-def step(name: str) -> dict[str, Any]:
-    (found,) = [s for s in steps() if s.get("name") == name]
-    return found
 
 
 def unit() -> dict[str, list[tuple[str, str]]]:
@@ -366,168 +345,6 @@ def test_dockerfile_install_steps_work_in_a_fresh_venv(tmp_path: Path) -> None:
     assert health.returncode == 1, health.stdout + health.stderr
 
 
-# --- GitHub Actions -----------------------------------------------------------------------
-
-
-def test_workflow_runs_on_a_schedule_with_write_access() -> None:
-    """The workflow parses, runs on valid cron schedules and may push (contents: write)."""
-    flow = workflow()
-    triggers = flow[True] if True in flow else flow["on"]  # YAML 1.1 reads `on` as true
-    crons = [entry["cron"] for entry in triggers["schedule"]]
-    assert crons
-    for expression in crons:
-        assert_cron_expression(expression)
-    assert flow["permissions"] == {"contents": "write"}
-    assert flow["env"]["DIGEST_SCHEDULE"] in crons
-    uses = [s["uses"].split("@")[0] for s in steps() if "uses" in s]
-    assert uses[:2] == ["actions/checkout", "actions/setup-python"]
-    assert str(step_with("actions/setup-python")["with"]["python-version"]) == "3.11"
-
-
-def step_with(action: str) -> dict[str, Any]:
-    (found,) = [s for s in steps() if s.get("uses", "").startswith(action + "@")]
-    return found
-
-
-def test_workflow_runs_only_real_monitor_commands() -> None:
-    """Every `monitor …` line of the workflow's run steps is a command the CLI accepts."""
-    found = {
-        monitor_command(args)
-        for s in steps()
-        if "run" in s
-        for args in monitor_invocations(s["run"])
-    }
-    assert found == {("check",), ("digest",)}
-
-
-def test_workflow_takes_tokens_from_secrets_only() -> None:
-    """Tokens and alert URLs reach the workflow as secrets, never as literals."""
-    text = WORKFLOW.read_text()
-    assert not re.search(r"\b(ghp_|github_pat_|hf_)[A-Za-z0-9_]{10,}", text)
-    check = step("monitor check")
-    for name in ("GITHUB_TOKEN", "HF_TOKEN", "MONITOR_ALERT_URLS"):
-        assert re.fullmatch(
-            r"\$\{\{ secrets\.[A-Z_]+( \|\| secrets\.[A-Z_]+)* \}\}", check["env"][name]
-        )
-
-
-def _fake_monitor(bin_dir: Path, status: int) -> None:
-    bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "monitor"
-    fake.write_text(f'#!/bin/sh\necho monitor "$@"\nexit {status}\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-
-
-@pytest.mark.parametrize(("status", "passes"), [(0, True), (1, True), (2, False), (3, False)])
-def test_workflow_check_step_treats_new_alerts_as_success(
-    tmp_path: Path, status: int, passes: bool
-) -> None:
-    """The check step succeeds when `monitor check` exits 0 or 1 (new alerts), fails on 2 and 3."""
-    _fake_monitor(tmp_path / "bin", status)
-    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
-    done = subprocess.run(
-        [*ACTIONS_BASH, "-c", step("monitor check")["run"]],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    assert "monitor check" in done.stdout
-    assert (done.returncode == 0) is passes
-    if not passes:
-        assert done.returncode == status
-
-
-def _git(*args: str | Path, cwd: Path) -> str:
-    done = subprocess.run(
-        ["git", *map(str, args)], cwd=cwd, capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
-def _runner(tmp_path: Path, name: str, origin: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh clone of `origin` and the environment a runner gives the workflow's steps."""
-    clone = tmp_path / name
-    _git("clone", "--quiet", "--depth=1", f"file://{origin}", clone, cwd=tmp_path)
-    temp = tmp_path / f"{name}-temp"
-    temp.mkdir()
-    env = {k: v for k, v in workflow()["env"].items() if not k.startswith("DIGEST")}
-    env |= {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "RUNNER_TEMP": str(temp),
-        "GITHUB_ENV": str(temp / "github_env"),
-        "GITHUB_RUN_ID": "42",
-        "GITHUB_REF_NAME": "main",
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    return clone, env
-
-
-def _run_step(name: str, clone: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ACTIONS_BASH, "-c", step(name)["run"]],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-
-
-def test_workflow_keeps_the_store_between_runs(tmp_path: Path) -> None:
-    """The store one run saves is the store the next run restores; its branch keeps one commit."""
-    if not shutil.which("git"):
-        pytest.skip("git is not installed")
-    origin = tmp_path / "origin.git"
-    _git("init", "--quiet", "--bare", "--initial-branch=main", origin, cwd=tmp_path)
-    seed = tmp_path / "seed"
-    _git("init", "--quiet", "--initial-branch=main", seed, cwd=tmp_path)
-    (seed / "sources.toml").write_text("")
-    _git("add", "sources.toml", cwd=seed)
-    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "catalog", cwd=seed)
-    _git("push", "--quiet", origin, "main", cwd=seed)
-
-    for run in ("first", "second", "third"):
-        clone, env = _runner(tmp_path, run, origin)
-        restored = _run_step("Restore the store", clone, env)
-        assert restored.returncode == 0, restored.stdout + restored.stderr
-        url = Path(env["GITHUB_ENV"]).read_text().strip()
-        database = Path(url.removeprefix("MONITOR_DATABASE_URL=sqlite:///"))
-        assert database.parent == Path(env["RUNNER_TEMP"])
-        with sqlite3.connect(database) as db:  # what `monitor check` would add to the store
-            db.execute("CREATE TABLE IF NOT EXISTS runs (name TEXT)")
-            seen = [row[0] for row in db.execute("SELECT name FROM runs")]
-            db.execute("INSERT INTO runs VALUES (?)", (run,))
-        db.close()
-        assert seen == {"first": [], "second": ["first"], "third": ["first", "second"]}[run]
-        saved = _run_step("Save the store", clone, env)
-        assert saved.returncode == 0, saved.stdout + saved.stderr
-    history = _git("rev-list", "--count", env["STORE_BRANCH"], cwd=origin).strip()
-    assert history == "1"
-
-
-def test_workflow_never_starts_afresh_when_the_remote_fails(tmp_path: Path) -> None:
-    """When the store branch cannot be asked for, the restore step fails and the save is skipped."""
-    if not shutil.which("git"):
-        pytest.skip("git is not installed")
-    clone = tmp_path / "clone"
-    _git("init", "--quiet", clone, cwd=tmp_path)
-    _git("remote", "add", "origin", f"file://{tmp_path / 'missing.git'}", cwd=clone)
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "RUNNER_TEMP": str(temp),
-        "GITHUB_ENV": str(temp / "github_env"),
-        "STORE_BRANCH": workflow()["env"]["STORE_BRANCH"],
-    }
-    assert _run_step("Restore the store", clone, env).returncode != 0
-    for name in ("Save the store", "Commit the reports"):
-        assert "steps.restore.outcome == 'success'" in step(name)["if"]
-
-
 # --- systemd ------------------------------------------------------------------------------
 
 
@@ -620,7 +437,7 @@ def test_readme_documents_running_it_for_real() -> None:
         "Cron",
         "systemd",
         "Docker",
-        "GitHub Actions",
+        "GitHub: monitor in the list's own repository",
         "Tokens and their scopes",
         "Rate limits for N sources",
     ):

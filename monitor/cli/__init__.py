@@ -14,6 +14,7 @@ commands per module:
     alerts.py    alerts test
     demo.py      demo
     emulator.py  emulator serve
+    github.py    github issue
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from monitor.cli.check import check, daemon
 from monitor.cli.common import redact
 from monitor.cli.demo import demo
 from monitor.cli.emulator import emulator
+from monitor.cli.github import github
 from monitor.cli.status import digest, status
 
 __all__ = ["main", "redact", "run"]
@@ -72,6 +74,7 @@ def main() -> None:
 
 for command in (catalog, check, daemon, status, digest, alerts, demo, emulator):
     main.add_command(command)
+main.add_command(github)
 
 
 def run() -> None:

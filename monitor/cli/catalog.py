@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from monitor.catalog.file import write_atomically
 from monitor.catalog.importer import ImportReport, import_documents
 from monitor.cli.common import catalog_option, environ, guarded, parse_size, progress_bar
 from monitor.config import catalog_path, load_configuration, load_settings
+
+if TYPE_CHECKING:
+    from monitor.github.repair import Repair
 
 
 @click.group()
@@ -136,7 +140,33 @@ def _print_import(report: ImportReport, target: Path, dry_run: bool) -> None:
 @click.argument("documents", nargs=-1, type=click.Path(path_type=Path))
 @catalog_option()
 @click.option("--dry-run", is_flag=True, help="Print the diff; write nothing.")
-def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run: bool) -> None:
+@click.option(
+    "--pr",
+    "pull_request",
+    is_flag=True,
+    help="Open or update one pull request in the list's repository instead of writing files.",
+)
+@click.option(
+    "--repo",
+    "repository",
+    metavar="OWNER/NAME",
+    default=None,
+    help="With --pr: the list's repository. [default: MONITOR_GITHUB_REPO]",
+)
+@click.option(
+    "--base",
+    metavar="BRANCH",
+    default=None,
+    help="With --pr: the branch to fix. [default: the repository's default branch]",
+)
+def catalog_fix(
+    documents: tuple[Path, ...],
+    catalog_file: Path | None,
+    dry_run: bool,
+    pull_request: bool,
+    repository: str | None,
+    base: str | None,
+) -> None:
     """Replace every renamed or permanently redirected URL with its new location.
 
     Reads from the store where each source lives now: a renamed repository's or
@@ -147,7 +177,26 @@ def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run:
     `previous_urls` (so the store keeps the source's history). With DOCUMENTS
     (markdown or text) it rewrites their links in place instead, so the list
     itself can be repaired in one commit. --dry-run prints the diff only.
+
+    With --pr it writes no file here: it fixes the documents of the catalog's
+    [catalog] documents and the catalog itself in the list's repository
+    (MONITOR_GITHUB_REPO or --repo), as the base branch holds them, and opens or
+    updates one pull request from the branch monitor/fix-links. The catalog's path
+    in the repository is its path relative to the current directory (run from the
+    checkout's root). Dead links are not replaced; the description proposes the
+    Wayback Machine's copy from before each died. A run with nothing new changes
+    nothing. --dry-run prints the diff and the description. Exit 3 when GitHub
+    refuses (the token needs contents: write and pull-requests: write).
     """
+    if not pull_request and (repository or base):
+        raise click.UsageError("--repo and --base go with --pr.")
+    if pull_request and documents:
+        raise click.UsageError(
+            "--pr takes no DOCUMENTS: it fixes the catalog's [catalog] documents in the repository."
+        )
+    if pull_request:
+        _fix_pull_request(catalog_file, dry_run, repository, base)
+        return
     from monitor.catalog.fix import fix_files, relocations
     from monitor.check import open_store
 
@@ -185,6 +234,86 @@ def catalog_fix(documents: tuple[Path, ...], catalog_file: Path | None, dry_run:
     changed = guarded(apply)
     verb = "would change" if dry_run else "changed"
     click.echo(f"{len(moves)} moved source(s) known; {changed} file(s) {verb}.")
+
+
+def _fix_pull_request(
+    catalog_file: Path | None, dry_run: bool, repository: str | None, base: str | None
+) -> None:
+    """`catalog fix --pr`: the store's fixes as one pull request in the list's repository."""
+    from monitor.check import open_store
+    from monitor.github.client import repository_name
+    from monitor.github.files import catalog_in_repository
+    from monitor.github.repair import repair
+
+    settings = guarded(lambda: load_settings(environ(), catalog=catalog_file))
+    name = guarded(lambda: repository_name(settings, repository))
+    catalog = guarded(lambda: catalog_in_repository(settings.catalog))
+    store, _ = guarded(lambda: open_store(settings.database_url, create=False))
+    try:
+        sources = store.sources()
+    finally:
+        store.close()
+    done = guarded(
+        lambda: repair(settings, sources, name=name, catalog=catalog, base=base, dry_run=dry_run)
+    )
+    _print_repair(done)
+
+
+def _print_repair(done: Repair) -> None:
+    from monitor.github.repair_text import BRANCH
+
+    plan = done.plan
+    for item in plan.replacements:
+        click.echo(f"{', '.join(item.places)}: {item.move.old_url} -> {item.move.new_url}")
+    if done.dry_run:
+        for file in plan.changed:
+            diff = difflib.unified_diff(
+                file.before.splitlines(keepends=True),
+                file.after.splitlines(keepends=True),
+                fromfile=f"a/{file.path}",
+                tofile=f"b/{file.path}",
+            )
+            for line in diff:
+                ending = "" if line.endswith("\n") else "\n\\ No newline at end of file\n"
+                click.echo(line + ending, nl=False)
+        if plan.changed:
+            click.echo(f"\n--- pull request: {plan.title}\n{plan.body}--- end\n")
+    archived = sum(1 for d in plan.dead if d.lookup.capture is not None)
+    if plan.dead:
+        click.echo(
+            f"{len(plan.dead)} dead link(s), not replaced; an archived copy found for {archived}."
+        )
+    if not plan.changed:
+        for link in plan.dead:
+            capture = link.lookup.capture
+            click.echo(f"  {link.url}: {capture.url if capture else 'no archived copy found'}")
+    where = f"{plan.repository}@{plan.base}"
+    number = f"#{done.number}" if done.number else ""
+    would = done.dry_run
+    if done.action == "nothing":
+        click.echo(f"Nothing to replace in {where}.")
+    elif done.action == "closed":
+        verb = "would close" if would else "closed"
+        click.echo(f"Nothing left to replace in {where}; {verb} pull request {number}.")
+    elif done.action == "declined":
+        click.echo(
+            f"Pull request {number} with these same fixes was closed unmerged; not opened "
+            f"again until there is something new to fix ({done.url})."
+        )
+    elif done.action == "opened":
+        if would:
+            click.echo(f"Would open a pull request from {BRANCH} into {where}.")
+        else:
+            click.echo(f"Opened pull request {number}: {done.url}")
+    elif done.action == "updated":
+        what = ", ".join("a new commit" if e == "commit" else f"its {e}" for e in done.edited)
+        verb = "Would update" if would else "Updated"
+        click.echo(f"{verb} pull request {number} ({what}): {done.url}")
+    else:
+        click.echo(f"Pull request {number} is up to date; nothing was changed: {done.url}")
+    click.echo(
+        f"{done.requests} GitHub request(s), {done.archive_requests} to the Wayback Machine."
+    )
 
 
 @catalog.command("check")

@@ -45,6 +45,7 @@ def demo(directory: Path | None, catalog_file: Path | None, now: str | None) -> 
     """
     from monitor.catalog.file import load_catalog
     from monitor.demo import prepare, run_demo
+    from monitor.demo_repository import LIST_REPO
     from monitor.digest import Week
     from monitor.probes.build import build_probes
     from monitor.settings import parse_now
@@ -82,6 +83,25 @@ def demo(directory: Path | None, catalog_file: Path | None, now: str | None) -> 
     click.echo(f"Daily reports:  {target / 'reports'} ({len(result.reports) // 2} days)")
     for written in result.digest:
         click.echo(f"Weekly digest:  {written}")
+    views = result.repository
+    if views is not None:
+        shown = target / "github"
+        shown.mkdir(exist_ok=True)
+        (shown / "tracking-issue.md").write_text(views.issue_body)
+        (shown / "pull-request.md").write_text(views.pull_description)
+        (shown / "pull-request.diff").write_text(views.pull_diff)
+        click.echo(f"\nIn the list's own repository ({LIST_REPO}, emulated), at the week's end:")
+        click.echo(
+            f"\n--- the tracking issue, {views.issue_action} "
+            f"({views.issue_requests} requests; `monitor github issue`) ---\n"
+        )
+        click.echo(views.issue_body.rstrip())
+        click.echo(
+            f"\n--- the repair pull request, {views.pull_action} "
+            f"({views.pull_requests} requests; `monitor catalog fix --pr`): its diff ---\n"
+        )
+        click.echo(views.pull_diff.rstrip() or "(nothing to replace)")
+        click.echo(f"\nIts description, the issue and the diff: {shown}")
     click.echo(
         f"\nLook around:  MONITOR_DATABASE_URL=sqlite:///{target / 'monitor.db'} monitor status"
     )

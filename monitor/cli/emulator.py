@@ -136,6 +136,7 @@ def _serve(
         click.echo(f"Hugging Face  {running.hf_url}")
         click.echo(f"arXiv         {running.arxiv_url}")
         click.echo(f"web           {running.web_url}")
+        click.echo(f"Wayback       {running.wayback_url}")
         click.echo(f"control       {running.control_url}")
         if world.chaos.rate:
             click.echo(

@@ -35,6 +35,24 @@ class Connection:
     github: Github
     repo: Repository
     name: str
+    #: the requests made through `github` so far (`connect`'s own included)
+    counter: RequestCounter
+
+
+class RequestCounter:
+    """Counts the requests PyGithub makes for one client: every REST call, pages and
+    lazy completions included, goes through its requester's `requestJsonAndCheck`."""
+
+    def __init__(self, github: Github) -> None:
+        self.requests = 0
+        requester = github.requester
+        inner = requester.requestJsonAndCheck
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.requests += 1
+            return inner(*args, **kwargs)
+
+        setattr(requester, "requestJsonAndCheck", counted)  # noqa: B010 (a method, on purpose)
 
 
 def repository_name(settings: Settings, given: str | None = None) -> str:
@@ -78,9 +96,10 @@ def connect(settings: Settings, name: str) -> Connection:
         timeout=max(1, round(settings.probes.api_timeout_seconds)),
         user_agent=f"monitor/{__version__}",
     )
+    counter = RequestCounter(github)
     with refusals(name, "read the repository"):
         repo = github.get_repo(name)
-    return Connection(github, repo, name)
+    return Connection(github, repo, name, counter)
 
 
 #: What each write needs, as GitHub's fine-grained token permissions name it.
@@ -108,13 +127,7 @@ def _why(exc: Any, repository: str, doing: str, needs: str | None) -> str:
     message = str(data.get("message") or "").strip()
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     accepted = headers.get("x-accepted-github-permissions", "")
-    wanted = (
-        ", ".join(
-            f"{k.replace('_', '-')}: {v}"
-            for k, v in (p.split("=", 1) for p in accepted.split(",") if "=" in p)
-        )
-        or needs
-    )
+    wanted = accepted_permissions(accepted) or needs
     text = f"GitHub refused to {doing} in {repository} (HTTP {status}"
     text += f": {message})" if message else ")"
     if status in (401,):
@@ -123,3 +136,15 @@ def _why(exc: Any, repository: str, doing: str, needs: str | None) -> str:
         return text + f"; the token needs {wanted} on {repository}"
     return text
 
+
+def accepted_permissions(header: str) -> str:
+    """`X-Accepted-GitHub-Permissions` in words: each set of permissions that would do
+    (GitHub separates the sets by ";", the permissions of one set by ","), so
+    "issues=write; pull_requests=write" is "issues: write or pull-requests: write"."""
+    sets = []
+    for alternative in header.split(";"):
+        pairs = (p.split("=", 1) for p in alternative.split(",") if "=" in p)
+        words = [f"{k.strip().replace('_', '-')}: {v.strip()}" for k, v in pairs]
+        if words:
+            sets.append(" and ".join(words))
+    return " or ".join(sets)

@@ -15,7 +15,7 @@ was not stored and never writes an event twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -491,10 +491,15 @@ class Store:
         run_ids: Sequence[int] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        types: Collection[EventType] | None = None,
     ) -> list[StoredEvent]:
+        """Events with their sources' catalog details, oldest first: of these runs, at or
+        after `since`, before `until`, of these `types` (each None: any)."""
         conditions: list[sa.ColumnElement[bool]] = []
         if run_ids is not None:
             conditions.append(EVENTS.c.run_id.in_(list(run_ids)))
+        if types is not None:
+            conditions.append(EVENTS.c.event.in_(sorted(t.value for t in types)))
         if since is not None:
             conditions.append(EVENTS.c.at >= since)
         if until is not None:
