@@ -376,3 +376,31 @@ def hold(
         if kind not in present and still is not None and still(state):
             raised(kind, detail=f"held while snoozed until {until}; still so")
     return replace(state, owed=()), [*events, *raised.events]
+
+
+class Hosts:
+    """Per host, whether every answer this run was a network-level failure: the run is
+    degraded (the machine is offline) when most hosts never answered at all."""
+
+    def __init__(self) -> None:
+        self.silent: dict[str, bool] = {}
+
+    def add(self, observation: Observation) -> None:
+        assert observation.host
+        was = self.silent.get(observation.host, True)
+        self.silent[observation.host] = was and network_level(observation)
+
+    def degraded(self, policy: Policy) -> bool:
+        """True when more than the policy's share of hosts never answered at all this run."""
+        if not self.silent:
+            return False
+        return sum(self.silent.values()) / len(self.silent) > policy.degraded_host_share
+
+
+def network_level(observation: Observation) -> bool:
+    """The host was never reached (no connection, or its name did not resolve)."""
+    if observation.outcome is Outcome.NETWORK:
+        return True
+    return observation.outcome is Outcome.NOT_FOUND and (observation.error or "").startswith(
+        "unknown host"
+    )

@@ -20,11 +20,8 @@ what it is owed, this run's alerts and any an earlier run failed to deliver.
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
 import time
-import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +32,9 @@ from typing import Any
 from monitor.alerts import Channel, Delivery, deliver, register
 from monitor.catalog.kinds import identify
 from monitor.model import Entry, Event, Kind, Observation, Outcome, Source
-from monitor.policy import Subject, assess, hold
+from monitor.policy import Hosts, Subject, assess, hold
 from monitor.probes import Probe
+from monitor.probes.drive import Drive
 from monitor.reports import write_day_reports
 from monitor.settings import Policy
 from monitor.store import Checked, Store, StoredSource
@@ -146,55 +144,11 @@ def run_check(
 #: Outcomes judged at the end of the run, when whether it was degraded is known.
 HELD = frozenset({Outcome.NOT_FOUND, Outcome.TRANSIENT, Outcome.NETWORK, Outcome.REFUSED})
 
-#: What a probe's thread sends: (its index, an observation, an exception, or None when done).
-_Message = tuple[int, "Observation | BaseException | None"]
-
-
-@dataclass
-class _Service:
-    """One probe's thread during a run, as the run sees it."""
-
-    probe: Probe
-    #: sources given to the probe and not answered yet
-    pending: int
-    #: `time.monotonic()` after which the service is let go
-    deadline: float
-    #: seconds it was given
-    allowed: float
-    cancel: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    running: bool = True
-
-    def done(self, result: RunResult) -> None:
-        """The service has said all it will say this run."""
-        self.running = False
-        started = self.deadline - self.allowed
-        result.service_seconds[self.probe.service] = round(time.monotonic() - started, 3)
-
-    def let_go(self, why: str, result: RunResult) -> None:
-        """Stop waiting for this service: what it did not answer is deferred."""
-        self.done(result)
-        self.cancel.set()
-        result.deferred += self.pending
-        result.errors.append(why)
-
 
 def _clock(now: datetime, started: float) -> datetime:
     """The run's own clock (`now`, simulated or real) advanced by the time it took, so a
     run made with --now never finishes before it started."""
     return now + timedelta(seconds=time.monotonic() - started)
-
-
-def _where(error: BaseException) -> str:
-    """An exception in one line, with the innermost frame of monitor's own code."""
-    frames = traceback.extract_tb(error.__traceback__)
-    package = str(Path(__file__).parent)
-    ours = [f for f in frames if f.filename.startswith(package) and f.filename != __file__]
-    text = f"{type(error).__name__}: {error}".splitlines()[0][:300]
-    if ours or frames:
-        frame = (ours or frames)[-1]
-        text += f" at {Path(frame.filename).name}:{frame.lineno}"
-    return text
 
 
 def _poll(
@@ -210,15 +164,13 @@ def _poll(
     used: list[Probe],
     deadline: float,
 ) -> None:
-    """The run proper: probes in their threads, judged and stored here as answers arrive.
+    """The run proper: probes in their threads (`Drive`), judged and stored here as answers
+    arrive.
 
     `used` receives the probes that had sources to check (the run's figures are theirs).
-
-    A service that has not answered everything `deadline` seconds into the run is let go:
-    its thread is told to stop, what it did not answer is deferred to the next run, and
-    anything it still says is ignored. A probe that raises (a bug: remote failures are
-    observations) loses only its own unanswered sources, deferred the same way; the other
-    services' answers are kept and the run completes.
+    A service that has not answered everything `deadline` seconds into the run, or whose
+    probe failed, is let go: what it did not answer is deferred to the next run, and the
+    other services' answers are kept.
 
     Memory stays close to one small `Source` per due source: the probes get those, each
     batch of answers reads its sources' full stored state back only when it is judged,
@@ -237,22 +189,8 @@ def _poll(
     del due, supported
     used.extend(probe for probe, _ in groups.values())
 
-    answers: queue.Queue[_Message] = queue.Queue()
-    services = [
-        _Service(probe, len(sources), time.monotonic() + deadline, deadline)
-        for probe, sources in groups.values()
-    ]
-    for index, (service, (_, sources)) in enumerate(zip(services, groups.values(), strict=True)):
-        service.thread = threading.Thread(
-            target=_drive,
-            args=(index, service.probe, sources, now, answers, service.cancel),
-            name=f"probe-{service.probe.service}",
-            daemon=True,
-        )
+    drive = Drive(list(groups.values()), now, deadline=deadline)
     groups.clear()
-    for service in services:
-        assert service.thread is not None
-        service.thread.start()
 
     # Answers wait here until a batch is judged: each needs its source's stored state,
     # read back for the whole batch at once.
@@ -261,36 +199,7 @@ def _poll(
     hosts = Hosts()
     done = 0
     last_flush = time.monotonic()
-    while any(service.running for service in services):
-        if stop.is_set():
-            result.interrupted = True
-            break
-        for service in services:
-            if service.running and time.monotonic() > service.deadline:
-                service.let_go(
-                    f"{service.probe.service}: {service.pending} source(s) not answered within "
-                    f"the {deadline:g} s service deadline; deferred to the next run",
-                    result,
-                )
-        try:
-            index, item = answers.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        service = services[index]
-        if not service.running:
-            continue  # a service let go: whatever it still says is not this run's
-        if item is None:
-            service.done(result)
-            continue
-        if isinstance(item, BaseException):
-            service.let_go(
-                f"{service.probe.service}: the probe failed ({_where(item)}); "
-                f"{service.pending} source(s) deferred to the next run. This is a bug in "
-                "monitor: please report it",
-                result,
-            )
-            continue
-        service.pending -= 1
+    for _, item in drive.answers(stop):
         done += 1
         if progress is not None:
             progress(done, total)
@@ -310,8 +219,9 @@ def _poll(
         if len(answered) >= BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
             _store(store, run_id, answered, policy, result, degraded=False)
             answered, last_flush = [], time.monotonic()
-    for service in services:
-        service.cancel.set()  # let stragglers go quietly
+    result.deferred += drive.deferred
+    result.errors.extend(drive.errors)
+    result.service_seconds.update(drive.seconds)
     if stop.is_set():
         # Failures are judged against the whole run, which did not happen: they are
         # dropped, and those sources are simply due again next run.
@@ -339,60 +249,6 @@ def _store(
     batch = [_judge(states[i], o, policy, degraded=degraded) for i, o in answered]
     store.record(run_id, batch)
     _collect(result, batch)
-
-
-class Hosts:
-    """Per host, whether every answer this run was a network-level failure."""
-
-    def __init__(self) -> None:
-        self.silent: dict[str, bool] = {}
-
-    def add(self, observation: Observation) -> None:
-        assert observation.host
-        was = self.silent.get(observation.host, True)
-        self.silent[observation.host] = was and _network_level(observation)
-
-    def degraded(self, policy: Policy) -> bool:
-        """True when more than the policy's share of hosts never answered at all this run."""
-        if not self.silent:
-            return False
-        return sum(self.silent.values()) / len(self.silent) > policy.degraded_host_share
-
-
-def _network_level(observation: Observation) -> bool:
-    if observation.outcome is Outcome.NETWORK:
-        return True
-    return observation.outcome is Outcome.NOT_FOUND and (observation.error or "").startswith(
-        "unknown host"
-    )
-
-
-def _drive(
-    index: int,
-    probe: Probe,
-    sources: list[Source],
-    now: datetime,
-    answers: queue.Queue[_Message],
-    cancel: threading.Event,
-) -> None:
-    """A probe's thread: its observations go to the run, until it is done or let go.
-
-    Let go, it closes the probe's generator at the next answer, so the probe makes no
-    further request (a call already stalled in a client library ends at its timeout)."""
-    observations = probe.observe(sources, now)
-    try:
-        for observation in observations:
-            if cancel.is_set():
-                break
-            answers.put((index, observation))
-    except BaseException as exc:  # handed to the run, which defers what this probe had left
-        answers.put((index, exc))
-    finally:
-        close = getattr(observations, "close", None)
-        if close is not None:
-            with contextlib.suppress(Exception):
-                close()
-        answers.put((index, None))
 
 
 def _judge(
