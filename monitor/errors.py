@@ -12,6 +12,8 @@ into an observation with a status, so a run can go on and report it.
     │   ├── SettingsError        an environment variable or [settings] value is invalid
     │   ├── DocumentError        a document given to `catalog import` cannot be read
     │   ├── StoreMissing         a command that only reads the store found none there
+    │   ├── GitError             `monitor gate` cannot compare with the base (no git, no
+    │   │                        repository, a base revision that is not there)
     │   └── ScenarioError        an emulator scenario file is invalid (monitor.emulator)
     ├── RunFailed                the run could not be carried out (the store is unreachable);
     │                            exit status 3, nothing half-done is left behind
@@ -74,6 +76,10 @@ class DocumentError(UserInputError):
 
 class RunFailed(MonitorError):
     """The run itself could not be carried out; the message says why and what to check."""
+
+
+class GitError(UserInputError):
+    """`monitor gate` cannot tell what changed: git, the repository or the base is missing."""
 
 
 class StoreMissing(UserInputError):

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from monitor.catalog.kinds import identify
 from monitor.model import (
     ALERTS,
     NEVER_WORKED,
@@ -404,3 +405,20 @@ def network_level(observation: Observation) -> bool:
     return observation.outcome is Outcome.NOT_FOUND and (observation.error or "").startswith(
         "unknown host"
     )
+
+
+def expected_name(url: str, kind: Kind) -> str | None:
+    """The name a catalog URL implies, to compare with what the service now calls it.
+
+    `hf_owner` included: `huggingface.co/gpt2` may turn out to be a legacy model now named
+    `openai-community/gpt2`, which is then reported `renamed` (an owner keeps its name)."""
+    if kind in (
+        Kind.GITHUB_REPO,
+        Kind.GITHUB_OWNER,
+        Kind.HF_MODEL,
+        Kind.HF_DATASET,
+        Kind.HF_SPACE,
+        Kind.HF_OWNER,
+    ):
+        return identify(url).label
+    return None

@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.alerts import Channel, Delivery, deliver, register
-from monitor.catalog.kinds import identify
 from monitor.model import Entry, Event, Kind, Observation, Outcome, Source
-from monitor.policy import Hosts, Subject, assess, hold
+from monitor.policy import Hosts, Subject, assess, expected_name, hold
 from monitor.probes import Probe
 from monitor.probes.drive import Drive
 from monitor.reports import write_day_reports
@@ -272,23 +271,6 @@ def _judge(
         remote_id=facts.remote_id if facts else None,
         validators=observation.validators or None,
     )
-
-
-def expected_name(url: str, kind: Kind) -> str | None:
-    """The name a catalog URL implies, to compare with what the service now calls it.
-
-    `hf_owner` included: `huggingface.co/gpt2` may turn out to be a legacy model now named
-    `openai-community/gpt2`, which is then reported `renamed` (an owner keeps its name)."""
-    if kind in (
-        Kind.GITHUB_REPO,
-        Kind.GITHUB_OWNER,
-        Kind.HF_MODEL,
-        Kind.HF_DATASET,
-        Kind.HF_SPACE,
-        Kind.HF_OWNER,
-    ):
-        return identify(url).label
-    return None
 
 
 def _collect(result: RunResult, batch: Sequence[Checked]) -> None:

@@ -31,7 +31,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.settings import Schedule, cron_weekdays, every_seconds
+from monitor.settings import Schedule
+from monitor.settings_checks import cron_weekdays, every_seconds
 from monitor.status import RUNNING
 from monitor.store import Heartbeat, Store
 

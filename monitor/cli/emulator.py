@@ -109,7 +109,7 @@ def _serve(
     from monitor.catalog.file import load_catalog
     from monitor.emulator import Emulator, World
     from monitor.emulator.scenario import load_scenario, seed_world
-    from monitor.settings import parse_now
+    from monitor.settings_checks import parse_now
 
     world = World()
     if catalog_file is not None:
