@@ -1,7 +1,8 @@
 """One `monitor check` with the real clients, and the store it needs, opened as it should be.
 
+    take_in(catalog, synced_catalog(settings.database_url), settings, allow_empty=False)
     store, created = open_store(settings.database_url, create=True)
-    result = check_once(entries, settings, store=store)
+    result = check_once(catalog.entries(), settings, store=store, digest=catalog.digest)
 
 Owns what happens around a run rather than in it: opening (or refusing to
 create) the store, checking before anything is written that the run will be
@@ -13,16 +14,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.errors import Problem, RunFailed, StoreMissing, UserInputError
 from monitor.model import Entry
 from monitor.runner import Progress, RunResult
 from monitor.settings import Settings
 from monitor.store import Store
+
+if TYPE_CHECKING:
+    from monitor.catalog.stream import StreamedCatalog
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -84,7 +89,41 @@ def url_missing(url: str) -> list[Problem]:
     ]
 
 
-def refuse_empty(entries: Sequence[Entry], settings: Settings, *, allow_empty: bool) -> None:
+def synced_catalog(url: str) -> tuple[str, int] | None:
+    """The digest and size of the catalog the store at `url` last took in; None when there
+    is no such store yet (it is not created) or it cannot tell."""
+    import sqlalchemy as sa
+
+    path = sqlite_path(url)
+    if path is not None and not (path.exists() and path.stat().st_size > 0):
+        return None
+    try:
+        store = Store.connect(url, migrate=False)
+    except (sa.exc.SQLAlchemyError, OSError):
+        return None
+    try:
+        return store.synced_catalog()
+    except (sa.exc.SQLAlchemyError, OSError):
+        return None  # an older store, without the row: it takes the catalog in
+    finally:
+        store.close()
+
+
+def take_in(
+    catalog: StreamedCatalog,
+    synced: tuple[str, int] | None,
+    settings: Settings,
+    *,
+    allow_empty: bool,
+) -> None:
+    """Before anything is written: the catalog's entries validated, unless the store took
+    in this very catalog already (`synced`, by digest), and an empty one refused."""
+    known = synced is not None and synced[0] == catalog.digest
+    count = synced[1] if synced is not None and known else catalog.validate()
+    refuse_empty(count, settings, allow_empty=allow_empty)
+
+
+def refuse_empty(entries: int, settings: Settings, *, allow_empty: bool) -> None:
     """A catalog with no entries would retire every stored source: only on purpose."""
     if not entries and not allow_empty:
         raise UserInputError(
@@ -153,16 +192,18 @@ def strangers(reports_dir: Path) -> int:
 
 
 def check_once(
-    entries: Sequence[Entry],
+    entries: Iterable[Entry],
     settings: Settings,
     *,
     store: Store,
+    digest: str | None = None,
     lock: bool = True,
     stop: threading.Event | None = None,
     progress: Progress | None = None,
 ) -> RunResult:
     """One check of what is due with the real clients, under the store's writer lock
-    (unless `lock` is False: the daemon holds it for its whole life)."""
+    (unless `lock` is False: the daemon holds it for its whole life). `entries` are read
+    only if the catalog's `digest` is not the one the store took in last."""
     from monitor.alerts import apprise_channels
     from monitor.probes.build import build_probes
     from monitor.runner import run_check
@@ -182,4 +223,5 @@ def check_once(
             channels=channels,
             stop=stop,
             deadline=float(settings.probes.service_deadline_seconds),
+            digest=digest,
         )

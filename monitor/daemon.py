@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.catalog.sync import keep_in_step
-from monitor.check import check_once
-from monitor.config import load_configuration
+from monitor.check import check_once, take_in
+from monitor.config import load_check_configuration
 from monitor.digest import last_complete_week, write_week_digest
 from monitor.errors import UserInputError
 from monitor.scheduler import Daemon, JobResult
@@ -41,11 +41,19 @@ def run_daemon(
 
         def one_check(stop: threading.Event) -> JobResult:
             try:
-                loaded, current = load_configuration(environ, catalog=catalog)
+                loaded, current = load_check_configuration(environ, catalog=catalog)
                 loaded = keep_in_step(loaded, current)
+                take_in(loaded, store.synced_catalog(), current, allow_empty=True)
             except UserInputError as exc:
                 return "invalid", {"error": "; ".join(str(p) for p in exc.problems)}
-            result = check_once(loaded.entries, current, store=store, lock=False, stop=stop)
+            result = check_once(
+                loaded.entries(),
+                current,
+                store=store,
+                digest=loaded.digest,
+                lock=False,
+                stop=stop,
+            )
             figures: dict[str, Any] = {
                 "checked": result.checked,
                 "deferred": result.deferred,

@@ -1,7 +1,8 @@
 """One run: due sources -> probes -> policy -> store, then the day's reports and alerts.
 
-    result = run_check(entries, store, probes, now=now, policy=settings.policy,
-                       reports_dir=settings.reports_dir, channels=channels)
+    result = run_check(catalog.entries(), store, probes, now=now, policy=settings.policy,
+                       reports_dir=settings.reports_dir, channels=channels,
+                       digest=catalog.digest)
 
 Each service's probe runs in its own thread; observations come back through a
 queue to this thread, the only one that writes the store. Answers that tell
@@ -23,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -79,7 +80,7 @@ class RunResult:
 
 
 def run_check(
-    entries: Sequence[Entry],
+    entries: Iterable[Entry],
     store: Store,
     probes: Mapping[Kind, Probe],
     *,
@@ -91,16 +92,22 @@ def run_check(
     channels: Sequence[Channel] = (),
     stop: threading.Event | None = None,
     deadline: float = 600.0,
+    digest: str | None = None,
 ) -> RunResult:
     """Check every due source once, store what was learnt, write the day's reports and
     send the alerts owed to each channel.
 
     `deadline` is each service's: what it has not answered that many seconds into the
     run is deferred to the next run. Alerts stored by an earlier run that never got to
-    report them (killed, interrupted) are this run's to report (`adopted_alerts`)."""
+    report them (killed, interrupted) are this run's to report (`adopted_alerts`).
+
+    `entries` are taken into the store first, unless the catalog's `digest` says the
+    store holds them already: then they are never read (they may be a generator that
+    parses the file). A run that checked nothing and found nothing leaves the day's
+    reports as they are, once they exist."""
     started = time.monotonic()
     stop = stop or threading.Event()
-    store.sync_catalog(entries, now)
+    store.sync_catalog(entries, now, digest=digest)
     # Before any event is stored, so a channel configured just now is owed this run's alerts.
     register(store, channels, now)
     run_id = store.start_run(now, started_at=now)
@@ -130,7 +137,7 @@ def run_check(
         figures=result.figures,
         finished_at=_clock(now, started),
     )
-    result.reports = write_day_reports(store, now.date(), reports_dir)
+    result.reports = _reports(store, now, reports_dir, result)
     if result.interrupted:
         return result  # its alerts are the next run's to report
     if channels:
@@ -138,6 +145,25 @@ def run_check(
         result.delivery = deliver(store, channels, now, report=report)
     store.mark_alerts_reported([*adopted_runs, run_id], by=run_id)
     return result
+
+
+def _reports(store: Store, now: datetime, reports_dir: Path, result: RunResult) -> list[Path]:
+    """The day's reports, rewritten only when the run has something to add to them: a run
+    with nothing due would only add its own empty line, at the cost of reading back every
+    listed source."""
+    day = [reports_dir / f"{now.date().isoformat()}.{suffix}" for suffix in ("md", "json")]
+    idle = not (
+        result.checked
+        or result.deferred
+        or result.events
+        or result.adopted_alerts
+        or result.errors
+        or result.degraded
+        or result.interrupted
+    )
+    if idle and all(path.exists() for path in day):
+        return day
+    return write_day_reports(store, now.date(), reports_dir)
 
 
 #: Outcomes judged at the end of the run, when whether it was degraded is known.

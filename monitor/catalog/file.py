@@ -83,7 +83,7 @@ class LineIndex:
         keys: dict[str, int] = {}
         start = self.entry_lines[index]
         lines = _lines(self.text, self.entry_offsets[index])
-        for number, event, name in _scan(lines, start):
+        for number, event, name in scan_layout(lines, start):
             if number > start and event != "key":
                 break
             if event == "key":
@@ -179,7 +179,7 @@ def parse_catalog(text: str, path: Path) -> Catalog:
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             problems.append(
-                _unknown(where, key, TOP_LEVEL_KEYS, _top_line(text, key), "at the top level")
+                unknown_key(where, key, TOP_LEVEL_KEYS, _top_line(text, key), "at the top level")
             )
 
     raw_entries = data.get("source", [])
@@ -199,7 +199,7 @@ def parse_catalog(text: str, path: Path) -> Catalog:
     for index, raw in enumerate(raw_entries):
         if index in damaged_entries:
             continue
-        entry = _entry(raw, index, lines, where, problems)
+        entry = read_entry(raw, index, lines, where, problems)
         if entry is None:
             continue
         if entry.key in first_by_key:
@@ -267,7 +267,7 @@ def _syntax_hint(reason: str) -> str | None:
     return None
 
 
-def _entry(
+def read_entry(
     raw: Mapping[str, Any], index: int, lines: LineIndex, where: str, problems: list[Problem]
 ) -> Entry | None:
     def line(key: str | None = None) -> int | None:
@@ -275,7 +275,7 @@ def _entry(
 
     for key in raw:
         if key not in ENTRY_KEYS:
-            problems.append(_unknown(where, key, ENTRY_KEYS, line(key), "in [[source]]"))
+            problems.append(unknown_key(where, key, ENTRY_KEYS, line(key), "in [[source]]"))
     url = raw.get("url")
     if url is None:
         problems.append(
@@ -340,7 +340,7 @@ def _entry(
             problems.append(Problem(where, f"{key} must be a string", line(key)))
     tags = _strings(raw, "tags", line, where, problems)
     previous = _strings(raw, "previous_urls", line, where, problems)
-    seen = _seen(raw.get("seen", []), line("seen"), where, problems)
+    seen = _seen(raw.get("seen", []), lambda: line("seen"), where, problems)
     judgement = read_judgement(raw, line, where, problems)
     # Even an entry with problems is returned, so that duplicates are still found.
     return Entry(
@@ -382,9 +382,12 @@ def _strings(
     return ()
 
 
-def _seen(value: Any, line: int | None, where: str, problems: list[Problem]) -> tuple[Seen, ...]:
+def _seen(
+    value: Any, line: Callable[[], int | None], where: str, problems: list[Problem]
+) -> tuple[Seen, ...]:
+    # `line` is asked only for a message: finding a key's line scans the entry's block.
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        problems.append(Problem(where, "seen must be a list of {document, line, …} tables", line))
+        problems.append(Problem(where, "seen must be a list of {document, line, …} tables", line()))
         return ()
     found = []
     for item in value:
@@ -396,7 +399,7 @@ def _seen(value: Any, line: int | None, where: str, problems: list[Problem]) -> 
                     where,
                     "each seen record needs document (string) and line "
                     "(number), and nothing but section and text besides",
-                    line,
+                    line(),
                 )
             )
             return ()
@@ -406,7 +409,9 @@ def _seen(value: Any, line: int | None, where: str, problems: list[Problem]) -> 
     return tuple(found)
 
 
-def _unknown(where: str, key: str, known: tuple[str, ...], line: int | None, place: str) -> Problem:
+def unknown_key(
+    where: str, key: str, known: tuple[str, ...], line: int | None, place: str
+) -> Problem:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(known)
     return Problem(where, f"unknown key {key!r} {place}", line, hint)
@@ -426,7 +431,7 @@ def index_lines(text: str) -> LineIndex:
     table_keys: dict[str, dict[str, int]] = {}
     current: dict[str, int] | None = None
     offsets = _line_offsets(text)
-    for number, event, name in _scan(_lines(text), 1):
+    for number, event, name in scan_layout(_lines(text), 1):
         if event == "entry":
             entry_lines.append(number)
             entry_offsets.append(offsets(number))
@@ -441,7 +446,7 @@ def index_lines(text: str) -> LineIndex:
     return LineIndex(tuple(entry_lines), tuple(entry_offsets), table_keys, text)
 
 
-def _scan(lines: Iterator[str], first: int) -> Iterator[tuple[int, str, str]]:
+def scan_layout(lines: Iterator[str], first: int) -> Iterator[tuple[int, str, str]]:
     """(line number, "entry" | "table" | "key", name) for the lines from line `first` on.
 
     A light scanner, not a parser: it skips the insides of multi-line arrays and

@@ -61,7 +61,8 @@ def read_judgement(
                 'the one value is "finished" (a project that is done, not abandoned)',
             )
         )
-    accept = statuses(raw.get("accept", []), line("accept"), where, problems)
+    # Only an entry that has `accept` pays for finding its line (a scan of its block).
+    accept = statuses(raw["accept"], line("accept"), where, problems) if "accept" in raw else ()
     return Judgement(
         ignore=ignore,
         snooze_until=until,

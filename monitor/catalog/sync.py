@@ -1,6 +1,6 @@
 """`[catalog] documents`: the catalog kept in step with the list it watches.
 
-    catalog = keep_in_step(catalog, settings)     # before every check
+    catalog = keep_in_step(open_catalog(path), settings)     # before every check
 
 Every check imports the listed documents into the catalog file first (new links
 join as entries the maintainer can annotate), then takes as its entries those a
@@ -14,30 +14,35 @@ before anything is written (`DocumentError`, exit 2).
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
-from monitor.catalog.file import Catalog, load_catalog
 from monitor.catalog.importer import import_documents
+from monitor.catalog.stream import StreamedCatalog, open_catalog
+from monitor.model import Entry
 from monitor.settings import Settings
 
 
-def keep_in_step(catalog: Catalog, settings: Settings) -> Catalog:
-    """The catalog after importing `[catalog] documents`, with only the entries in them."""
+def keep_in_step(catalog: StreamedCatalog, settings: Settings) -> StreamedCatalog:
+    """The catalog after importing `[catalog] documents`, with only the entries in them
+    (filtered as they stream; the filter is part of the digest)."""
     if not settings.documents:
         return catalog
-    base = catalog.path.parent
     import_documents(
-        [base / name for name in settings.documents],
+        [catalog.path.parent / name for name in settings.documents],
         catalog.path,
         exclude=settings.exclude,
         record=False,
     )
-    fresh = load_catalog(catalog.path)
-    listed = {Path(os.path.normpath(name)).as_posix() for name in settings.documents}
-    kept = tuple(
-        entry
-        for entry in fresh.entries
-        if not entry.imported or any(seen.document in listed for seen in entry.seen)
+    listed = _listed(settings)
+    return open_catalog(catalog.path).filtered(
+        lambda entry: _kept(entry, listed), "documents:" + "\n".join(sorted(listed))
     )
-    return replace(fresh, entries=kept)
+
+
+def _listed(settings: Settings) -> frozenset[str]:
+    return frozenset(Path(os.path.normpath(name)).as_posix() for name in settings.documents)
+
+
+def _kept(entry: Entry, listed: frozenset[str]) -> bool:
+    """Added by hand (never imported), or linked from a listed document."""
+    return not entry.imported or any(seen.document in listed for seen in entry.seen)

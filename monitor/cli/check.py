@@ -18,7 +18,7 @@ from monitor.cli.common import (
     progress_bar,
     redact,
 )
-from monitor.config import load_configuration
+from monitor.config import load_check_configuration
 from monitor.errors import Problem
 
 
@@ -51,13 +51,24 @@ def check(catalog_file: Path | None, now: str | None, allow_empty: bool) -> None
       4  another monitor holds the store (nothing was done; try later)
     """
     from monitor.catalog.sync import keep_in_step
-    from monitor.check import check_once, open_store, preflight, refuse_empty, shown, strangers
+    from monitor.check import (
+        check_once,
+        open_store,
+        preflight,
+        shown,
+        strangers,
+        synced_catalog,
+        take_in,
+    )
 
-    loaded, settings = guarded(lambda: load_configuration(environ(), catalog=catalog_file, now=now))
+    loaded, settings = guarded(
+        lambda: load_check_configuration(environ(), catalog=catalog_file, now=now)
+    )
     guarded(lambda: preflight(settings))
     # [catalog] documents first: the list decides what the catalog holds this run.
     loaded = guarded(lambda: keep_in_step(loaded, settings))
-    guarded(lambda: refuse_empty(loaded.entries, settings, allow_empty=allow_empty))
+    synced = synced_catalog(settings.database_url)
+    guarded(lambda: take_in(loaded, synced, settings, allow_empty=allow_empty))
     store, created = guarded(lambda: open_store(settings.database_url, create=True))
     if created:
         click.echo(f"Created a new store at {shown(settings.database_url)}.")
@@ -72,7 +83,13 @@ def check(catalog_file: Path | None, now: str | None, allow_empty: bool) -> None
     try:
         with progress_bar("checking") as progress:
             result = guarded(
-                lambda: check_once(loaded.entries, settings, store=store, progress=progress)
+                lambda: check_once(
+                    loaded.entries(),
+                    settings,
+                    store=store,
+                    digest=loaded.digest,
+                    progress=progress,
+                )
             )
     finally:
         store.close()
@@ -120,7 +137,7 @@ def daemon(catalog_file: Path | None) -> None:
     from monitor.check import open_store
     from monitor.daemon import run_daemon
 
-    _, settings = guarded(lambda: load_configuration(environ(), catalog=catalog_file))
+    _, settings = guarded(lambda: load_check_configuration(environ(), catalog=catalog_file))
     if settings.now is not None:
         fail([Problem("MONITOR_NOW / --now", "the daemon runs on the real clock; unset it")])
     store, _created = guarded(lambda: open_store(settings.database_url, create=True))

@@ -15,7 +15,7 @@ was not stored and never writes an event twice.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +25,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.catalog.kinds import identify
 from monitor.model import (
     ALERTS,
     Entry,
@@ -39,6 +38,7 @@ from monitor.model import (
     Source,
     SourceState,
 )
+from monitor.store.sync import remember_digest, sync_entries, synced_digest
 from monitor.store.tables import (
     AlertChannelRow,
     AlertDeliveryRow,
@@ -51,7 +51,7 @@ from monitor.store.tables import (
 
 #: The newest migration in `migrations/versions/` (a test holds the two together): a store
 #: at this revision opens without Alembic.
-HEAD = "0004"
+HEAD = "0005"
 
 SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
 RUNS = RunRow.__table__  # type: ignore[attr-defined]
@@ -177,64 +177,27 @@ class Store:
 
     # --- the catalog -------------------------------------------------------------------------
 
-    def sync_catalog(self, entries: Sequence[Entry], now: datetime) -> None:
-        """Make the catalog's entries the active sources: new ones added, edits applied,
-        removed ones kept (with their history) but inactive. A URL changed by
-        `catalog fix` keeps its history through `previous_urls`.
+    def sync_catalog(
+        self, entries: Iterable[Entry], now: datetime, *, digest: str | None = None
+    ) -> bool:
+        """Make the catalog's entries the active sources (`store.sync.sync_entries`), in
+        one transaction, and return whether it had to.
 
-        Only what differs is written: an unchanged catalog costs one read of the sources'
-        catalog columns and no write, however many entries it has."""
-        columns = ("key", "url", "kind", "name", "section", "active", "judgement", "ignored")
+        With the catalog's `digest`, a catalog the store already took in is not read at
+        all: `entries` may be a generator that parses the file, and it is never started.
+        Without one, the entries are always taken in (and the next digest is not trusted).
+        """
         with self._transaction() as db:
-            rows = {
-                r.key: r
-                for r in db.execute(sa.select(SOURCES.c.id, *(SOURCES.c[name] for name in columns)))
-            }
-            seen: set[int] = set()
-            added: list[dict[str, Any]] = []
-            changed: list[dict[str, Any]] = []
-            for entry in entries:
-                row = rows.get(entry.key)
-                if row is None:
-                    for previous in entry.previous_urls:
-                        old = rows.get(identify(previous).key)
-                        if old is not None and old.id not in seen:
-                            row = old
-                            break
-                values = {
-                    "key": entry.key,
-                    "url": entry.url,
-                    "kind": entry.kind.value,
-                    "name": entry.display_name[:1024],
-                    "section": (entry.section or "")[:1024],
-                    "active": True,
-                    "judgement": _judgement_json(entry.judgement),
-                    "ignored": entry.judgement.ignore,
-                }
-                if row is None:
-                    added.append(values)
-                    continue
-                seen.add(row.id)
-                if any(getattr(row, name) != values[name] for name in columns):
-                    changed.append({"_id": row.id, **values})
-            if changed:
-                db.execute(
-                    sa.update(SOURCES)
-                    .where(SOURCES.c.id == sa.bindparam("_id"))
-                    .values({name: sa.bindparam(name) for name in columns}),
-                    changed,
-                )
-            if added:
-                db.execute(
-                    sa.insert(SOURCES),
-                    [
-                        {**values, "health": Health.UNKNOWN.value, "state": "{}", "created_at": now}
-                        for values in added
-                    ],
-                )
-            stale = [r.id for r in rows.values() if r.id not in seen and r.active]
-            for chunk in _chunks(stale, 500):
-                db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
+            if digest is not None and (synced_digest(db) or ("", 0))[0] == digest:
+                return False
+            count = sync_entries(db, entries, now)
+            remember_digest(db, digest, count, now)
+        return True
+
+    def synced_catalog(self) -> tuple[str, int] | None:
+        """The digest of the catalog last taken in and its number of entries, if any."""
+        with self.engine.connect() as db:
+            return synced_digest(db)
 
     def due(self, now: datetime, interval: timedelta) -> list[tuple[int, Source]]:
         """Active sources not checked within `interval` (or checked after `now`: a clock
@@ -797,11 +760,6 @@ def _stored(row: Any) -> StoredSource:
 
 def _judgement(text: str | None) -> Judgement:
     return Judgement.from_json(json.loads(text)) if text else Judgement()
-
-
-def _judgement_json(judgement: Judgement) -> str | None:
-    data = judgement.to_json()
-    return json.dumps(data, sort_keys=True) if data else None
 
 
 def _facts_of(db: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:

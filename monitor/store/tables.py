@@ -146,3 +146,16 @@ class AlertDeliveryRow(SQLModel, table=True):
     channel_id: int = Field(foreign_key="alert_channels.id", primary_key=True)
     event_id: int = Field(foreign_key="events.id", primary_key=True)
     delivered_at: datetime = _utc()
+
+
+class CatalogRow(SQLModel, table=True):
+    """The catalog the sources were last taken from, by digest (one row): a check whose
+    catalog has the same digest has nothing to take in, and does not read its entries."""
+
+    __tablename__ = "catalog"
+
+    id: int = Field(default=1, primary_key=True)
+    digest: str = Field(max_length=64)
+    #: the entries it held (kept ones, after `[catalog] documents`)
+    entries: int
+    synced_at: datetime = _utc()
