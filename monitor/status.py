@@ -9,7 +9,7 @@ plus a grace period (then it is stuck).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +33,7 @@ COLUMNS = (
 )
 
 
-def source_rows(sources: Sequence[StoredSource]) -> list[dict[str, str | None]]:
+def source_rows(sources: Iterable[StoredSource]) -> list[dict[str, str | None]]:
     """One row per source, for the table, the tab-separated listing and `--json`."""
     rows: list[dict[str, str | None]] = []
     for source in sources:

@@ -55,7 +55,7 @@ def status(as_json: bool, catalog_file: Path | None, heartbeat: bool, max_age: i
             for line in lines:
                 click.echo(line)
             sys.exit(EXIT_OK if healthy else 1)
-        rows = report.source_rows(store.sources())
+        rows = report.source_rows(store.iter_sources())
         runs = store.runs(limit=1)
     finally:
         store.close()

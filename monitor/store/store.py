@@ -139,7 +139,15 @@ class Store:
     @classmethod
     def connect(cls, url: str, *, migrate: bool = True) -> Store:
         """Open the store at an SQLAlchemy URL and bring its schema up to date."""
-        engine = sa.create_engine(url, future=True)
+        options: dict[str, Any] = {}
+        if sa.engine.make_url(url).get_driver_name() == "psycopg":
+            # psycopg prepares a statement on its 5th run, and PostgreSQL may then keep a
+            # generic plan made while `sources` was nearly empty: the catalog sync's
+            # lookups by key turned into full scans, each slower than the last (a
+            # 100,000-entry catalog took 300 s to take in). Plain statements are planned
+            # with the table as it is.
+            options["connect_args"] = {"prepare_threshold": None}
+        engine = sa.create_engine(url, future=True, **options)
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
@@ -269,11 +277,18 @@ class Store:
         return found
 
     def sources(self, *, active_only: bool = True) -> list[StoredSource]:
+        return list(self.iter_sources(active_only=active_only))
+
+    def iter_sources(self, *, active_only: bool = True) -> Iterator[StoredSource]:
+        """Every (active) source, by id, read from the database a page at a time (psycopg
+        would otherwise fetch the whole result before the first row)."""
         query = sa.select(SOURCES).order_by(SOURCES.c.id)
         if active_only:
             query = query.where(SOURCES.c.active.is_(True))
         with self.engine.connect() as db:
-            return [_stored(row) for row in db.execute(query)]
+            rows = db.execution_options(stream_results=True, yield_per=1000).execute(query)
+            for row in rows:
+                yield _stored(row)
 
     # --- runs --------------------------------------------------------------------------------
 

@@ -43,10 +43,10 @@ def sync_entries(db: Connection, entries: Iterable[Entry], now: datetime) -> int
     their history) but made inactive. An entry whose URL `catalog fix` changed takes
     over its old source through `previous_urls`, so its history follows it."""
     seen: set[int] = set()
-    count = 0
+    count = added = 0
     for batch in _batches(entries):
         count += len(batch)
-        _sync_batch(db, batch, seen, now)
+        added += _sync_batch(db, batch, seen, now)
     stale = [
         row.id
         for row in db.execute(sa.select(SOURCES.c.id).where(SOURCES.c.active.is_(True)))
@@ -55,6 +55,10 @@ def sync_entries(db: Connection, entries: Iterable[Entry], now: datetime) -> int
     for start in range(0, len(stale), 500):
         chunk = stale[start : start + 500]
         db.execute(sa.update(SOURCES).where(SOURCES.c.id.in_(chunk)).values(active=False))
+    if db.dialect.name == "postgresql" and added > 1000:
+        # The planner's statistics still describe the table before these rows: the run's
+        # query for what is due would be planned for a table of a few rows.
+        db.execute(sa.text("ANALYZE sources"))
     return count
 
 
@@ -90,7 +94,8 @@ def _values(entry: Entry) -> dict[str, Any]:
     }
 
 
-def _sync_batch(db: Connection, batch: list[Entry], seen: set[int], now: datetime) -> None:
+def _sync_batch(db: Connection, batch: list[Entry], seen: set[int], now: datetime) -> int:
+    """Take in one batch; return how many sources it added."""
     wanted = {entry.key for entry in batch}
     for entry in batch:
         wanted.update(identify(previous).key for previous in entry.previous_urls)
@@ -129,6 +134,7 @@ def _sync_batch(db: Connection, batch: list[Entry], seen: set[int], now: datetim
         )
         # The new rows' ids, so that the end of the sync does not retire them.
         seen.update(row.id for row in _rows(db, {v["key"] for v in added}).values())
+    return len(added)
 
 
 def _rows(db: Connection, keys: set[str]) -> dict[str, Any]:
