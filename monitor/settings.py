@@ -121,7 +121,8 @@ class Probes:
     allow_private_redirects: bool = False
     hf_workers: int = 4
     #: an owner with at least this many entries of one type is served by one listing
-    hf_list_threshold: int = 5
+    #: (2: see `probes.huggingface.LIST_THRESHOLD` for what each threshold costs)
+    hf_list_threshold: int = 2
     web_concurrency: int = 64
     web_per_host: int = 4
     web_min_interval_ms: int = 10

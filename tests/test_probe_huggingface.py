@@ -21,7 +21,7 @@ from monitor.catalog.kinds import identify
 from monitor.emulator import Emulator, World
 from monitor.emulator import huggingface as emulated_hub
 from monitor.model import Kind, Observation, Outcome, Source
-from monitor.probes.huggingface import HuggingFaceProbe, install_client
+from monitor.probes.huggingface import LIST_THRESHOLD, HuggingFaceProbe, install_client
 from monitor.probes.huggingface_http import BROKEN_AFTER, HubClient, Verdict, read_json
 
 NOW = datetime(2026, 11, 21, 6, tzinfo=UTC)
@@ -29,6 +29,9 @@ TIMEOUT = 0.5
 BACKOFF = 0.05
 #: the most one source may take: three attempts that each time out, and the two pauses
 WORST = 3 * TIMEOUT + 3 * BACKOFF + 0.6
+#: the fixture's probes ask each repository by itself unless a test names a threshold: most
+#: tests here are about one request's fate, which an owner's listing would stand in for
+ONE_BY_ONE = 100
 
 Make = Callable[..., HuggingFaceProbe]
 
@@ -64,7 +67,12 @@ def hub(world: World, emulator: Emulator) -> Iterator[Make]:
     counter = install_client(timeout=TIMEOUT)
 
     def make(endpoint: str | None = None, **options: Any) -> HuggingFaceProbe:
-        settings: dict[str, Any] = {"timeout": TIMEOUT, "backoff": BACKOFF, **options}
+        settings: dict[str, Any] = {
+            "timeout": TIMEOUT,
+            "backoff": BACKOFF,
+            "list_threshold": ONE_BY_ONE,
+            **options,
+        }
         api = HfApi(endpoint=endpoint or emulator.hf_url, token=False)
         return HuggingFaceProbe(api, token=None, counter=lambda: counter.count, **settings)
 
@@ -122,7 +130,8 @@ def test_a_refused_token_defers_everything(world: World, emulator: Emulator, hub
     probe = HuggingFaceProbe(api, token="hf_bad", counter=lambda: counter.count, workers=1)
     found, _ = check(probe, models("org/a", "org/b", "solo/one"))
     assert set(outcomes(found).values()) == {"deferred"}
-    assert len(world.requests("hf")) == 1
+    (only,) = world.requests("hf")
+    assert only.path == "/api/models" and only.status == 401  # org's listing, by default
     assert probe.figures().errors == [
         "the Hub refused the token (401 Invalid credentials): check HF_TOKEN: "
         "3 source(s) deferred to the next run"
@@ -145,15 +154,77 @@ def test_listing_follows_link_pages_and_asks_the_unlisted_alone(
 ) -> None:
     """An owner's listing is paged by `Link: rel="next"`; a renamed entry is asked by itself."""
     monkeypatch.setattr(emulated_hub, "PAGE_SIZE", 2)
+    world.add_hf_repo("org/e")
     world.add_hf_repo("org/old-name")
     world.hf_rename("org/old-name", "org/new-name")
-    found, _ = check(
-        hub(list_threshold=5), models("org/a", "org/b", "org/c", "org/d", "org/old-name")
-    )
+    names = ("org/a", "org/b", "org/c", "org/d", "org/e", "org/old-name")
+    found, _ = check(hub(list_threshold=5), models(*names))
     assert set(outcomes(found).values()) == {"ok"}
     pages = [r for r in world.requests("hf") if r.path == "/api/models"]
     assert len(pages) == 3 and all("author=org" in r.query for r in pages)
     assert asked(world, "/api/models/org/a") == 0 and asked(world, "org/old-name") == 1
+    renamed = found["org/old-name"].facts
+    assert renamed is not None and renamed.name == "org/new-name"
+
+
+def test_the_default_lists_an_owner_with_two_entries(
+    world: World, emulator: Emulator, hub: Make
+) -> None:
+    """By default two entries of one owner cost one listing; a lone entry is asked alone."""
+    counter = install_client(timeout=TIMEOUT)
+    api = HfApi(endpoint=emulator.hf_url, token=False)
+    probe = HuggingFaceProbe(api, token=None, counter=lambda: counter.count)
+    assert probe.list_threshold == LIST_THRESHOLD == 2
+    found, _ = check(probe, models("org/a", "org/b", "solo/one"))
+    assert set(outcomes(found).values()) == {"ok"}
+    assert found["org/b"].facts is not None and found["org/b"].facts.stars == 7
+    paths = sorted(r.path for r in world.requests("hf"))
+    assert paths == ["/api/models", "/api/models/solo/one"]
+    assert probe.figures().requests == 2
+
+
+def test_a_listing_stops_once_one_entry_is_missing(
+    world: World, hub: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once at most one wanted entry is unlisted, no further page: that one is asked alone."""
+    monkeypatch.setattr(emulated_hub, "PAGE_SIZE", 2)
+    found, _ = check(hub(list_threshold=2), models("org/a", "org/b", "org/d"))
+    assert set(outcomes(found).values()) == {"ok"}
+    # Page 1 holds org/a and org/b; org/d (page 2) costs one request, not another page.
+    assert [r.path for r in world.requests("hf") if r.path == "/api/models"] == ["/api/models"]
+    assert asked(world, "/api/models/org/d") == 1 and asked(world, "/api/models/org/a") == 0
+
+
+def test_a_big_owners_listing_reads_no_more_pages_than_entries(
+    world: World, hub: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of other repositories listed first: at most k pages for k entries, then one by
+    one, so the listing costs at most twice what asking each would (not all 6 pages)."""
+    monkeypatch.setattr(emulated_hub, "PAGE_SIZE", 2)
+    for n in range(10):
+        world.add_hf_repo(f"big/0-other-{n:02d}")  # ids that sort before the catalog's
+    world.add_hf_repo("big/x", likes=3)
+    world.add_hf_repo("big/y", likes=4)
+    found, _ = check(hub(list_threshold=2), models("big/x", "big/y"))
+    assert outcomes(found) == {"big/x": "ok", "big/y": "ok"}
+    assert found["big/y"].facts is not None and found["big/y"].facts.stars == 4
+    pages = [r for r in world.requests("hf") if r.path == "/api/models"]
+    assert len(pages) == 2  # the owner's listing has 6 pages
+    assert asked(world, "/api/models/big/x") == 1 and asked(world, "/api/models/big/y") == 1
+    assert len(world.requests("hf")) == 4
+
+
+def test_an_owner_listed_on_one_page_costs_one_request(world: World, hub: Make) -> None:
+    """Every wanted entry on the listing's first page: one request for all of them."""
+    for n in range(3):
+        world.add_hf_repo(f"org/extra-{n}", "dataset", likes=n)
+    sources = [source(f"https://huggingface.co/datasets/org/extra-{n}") for n in range(3)]
+    found, _ = check(hub(list_threshold=2), sources)
+    assert {o.outcome for o in found.values()} == {Outcome.OK}
+    (only,) = world.requests("hf")
+    assert only.path == "/api/datasets" and "author=org" in only.query
+    assert found["datasets/org/extra-2"].facts is not None
+    assert found["datasets/org/extra-2"].facts.stars == 2
 
 
 def test_stalled_info_times_out_and_the_others_answer(world: World, hub: Make) -> None:

@@ -4,9 +4,13 @@ Owns what to ask the Hub for each source, and what each answer means as an `Obse
 how a request is made, timed, retried and given up on is `huggingface_http`'s.
 
 Each repository is one `GET /api/{models,datasets,spaces}/{id}` asking (`expand`) only for
-what monitor reads; an owner with `list_threshold` entries or more is served by one paged
-listing (`/api/models?author=…&expand=…`), and what it does not list (renamed, deleted,
-private), or all of it if the listing fails, is asked one by one. Owners are
+what monitor reads; an owner with `list_threshold` entries or more of one type (2 by
+default: `LIST_THRESHOLD`) is served by its paged listing (`/api/models?author=…&expand=…`,
+the only way the Hub lists many repositories at once: it has no filter by a list of ids).
+A listing reads no more pages than it pays to: it stops once at most one of the owner's
+entries is still missing, and after as many pages as it has entries (`_listing`). What
+it did not list (renamed, deleted, private, on a page not read), or all of it if the
+listing fails, is asked one by one. Owners are
 `/api/{organizations,users}/{name}/overview`; a one-segment URL whose overviews both say
 "no such owner" may be one of the Hub's legacy models (`huggingface.co/gpt2`, which
 `/api/models/gpt2` answers with a 307 to `openai-community/gpt2`), so the model endpoint is
@@ -79,6 +83,20 @@ EXPAND = {
 }
 #: an owner with more than 100 pages of 1,000 repositories is a loop, not an owner
 MAX_PAGES = 100
+#: An owner with this many entries of one type (distinct ids) is read from its listing
+#: instead of entry by entry (the Hub has no filter by a list of ids). Hub requests per full
+#: poll of the Zipf catalogs of bench/catalogs.py at 1,000 / 10,000 / 100,000 sources
+#: (200 / 2,000 / 20,000 Hub entries; bench/hub_requests.py), every entry observed OK:
+#:     2: 51 / 445 / 3,870     3: 66 / 534 / 4,640     4: 82 / 606 / 5,374
+#:     5 (the default before): 97 / 690 / 5,905     one by one: 200 / 2,000 / 20,000
+#: 2 is the fewest: one request per (owner, type), but for the second page of the largest
+#: owner (1,675 models). The wager: a real owner may hold pages of other repositories (the
+#: emulator's page holds 1,000; the Hub's page size is unverified), and if they are listed
+#: before the catalog's, a listing reads them for nothing; `_listing` caps that at twice
+#: the cost of asking one by one. In that worst case (1,000 sources, every owner with two
+#: or more entries holding 1 / 3 / 10 pages of others listed first) 2 costs 89 / 181 / 285
+#: requests, and 5 without the cap (before) 107 / 127 / 197.
+LIST_THRESHOLD = 2
 BAD_TOKEN = "Invalid credentials in Authorization header"
 
 
@@ -146,7 +164,7 @@ class HuggingFaceProbe:
         token: str | None,
         counter: Callable[[], int],
         workers: int = 4,
-        list_threshold: int = 5,
+        list_threshold: int = LIST_THRESHOLD,
         endpoint_host: str | None = None,
         timeout: float = 20.0,
         backoff: float = 1.0,
@@ -225,7 +243,7 @@ class HuggingFaceProbe:
                 singles.append(source)
         tasks: list[_Task] = []
         for listing, group in crowds.items():
-            if len(group) >= self.list_threshold:
+            if len({repo_id(source).lower() for source in group}) >= self.list_threshold:
                 tasks.append(_Task(group, listing))
             else:
                 singles.extend(group)
@@ -258,8 +276,9 @@ class HuggingFaceProbe:
         if task.listing is not None:
             # A listing that fails costs only itself: its entries are asked one by one
             # (and see at once a Hub that is spent or down).
+            wanted = {repo_id(source).lower() for source in task.sources}
             with contextlib.suppress(Verdict):
-                found = self._listing(run, *task.listing)
+                found = self._listing(run, *task.listing, wanted)
         for source in task.sources:
             info = found.get(repo_id(source).lower())
             if info is None:
@@ -349,26 +368,38 @@ class HuggingFaceProbe:
         facts = replace(facts, resolved_kind=Kind.HF_MODEL.value)
         return Observation(source.key, run.now, Outcome.OK, facts, 200, host=self.host)
 
-    def _listing(self, run: Run, kind: str, owner: str) -> dict[str, Any]:
-        """Every repository of `kind` an owner has, by lowercased id: our pager, not
-        huggingface_hub's `paginate` (whose `http_backoff` would sleep through a 429)."""
+    def _listing(self, run: Run, kind: str, owner: str, wanted: set[str]) -> dict[str, Any]:
+        """The repositories of `kind` an owner has, by lowercased id, as far as it pays to
+        read them: our pager, not huggingface_hub's `paginate` (whose `http_backoff` would
+        sleep through a 429).
+
+        It stops before the last page once at most one of `wanted` is missing (asking that
+        one alone costs no more than another page, which may not hold it), and after
+        `len(wanted)` pages: a listing that finds them all never costs more than asking
+        each would, and one that finds none (an owner with pages of other repositories
+        listed first) at most twice as much. What it did not find is asked one by one."""
         url: str | None = f"{self.endpoint}/api/{kind}s"
         params: Params = [("author", owner), *_expand(kind)]
         found: dict[str, Any] = {}
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        for page in range(1, MAX_PAGES + 1):
             if url is None or url in seen:
                 raise unreadable("a listing whose next page repeats an earlier one")
             seen.add(url)
             # Not retried: the entries of a listing that fails are asked one by one.
             response = self.hub.get(run, url, params, retries=0)
             if not response.is_success:
+                if (
+                    response.status_code == 401
+                    and response.headers.get("X-Error-Message") == BAD_TOKEN
+                ):
+                    raise self._refused(run, response)  # halts the run: nothing more asked
                 raise Verdict(Outcome.TRANSIENT, f"the listing answered {response.status_code}")
             for item in read_json(response, list):
                 info = _info(kind, item)
                 found[info.id.lower()] = info
             url, params = self.hub.next_page(response), None
-            if url is None:
+            if url is None or len(wanted - found.keys()) <= 1 or page >= len(wanted):
                 return found
         raise unreadable(f"a listing of more than {MAX_PAGES} pages")
 
