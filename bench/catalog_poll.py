@@ -22,13 +22,13 @@ from click.testing import CliRunner
 
 from monitor.catalog.file import load_catalog
 from monitor.cli import main
-from monitor.emulator import Emulator
+from monitor.emulator import Emulator, World
 from monitor.emulator.scenario import seed_world
 
 START = datetime(2026, 11, 21, 6, tzinfo=UTC)
 
 
-def run(world, at: datetime, tokens: bool) -> dict[str, float]:
+def run(world: World, at: datetime, tokens: bool) -> dict[str, float]:
     for name, value in (("GITHUB_TOKEN", "ghp_bench"), ("HF_TOKEN", "hf_bench")):
         if tokens:
             os.environ[name] = value
@@ -60,7 +60,7 @@ def main_() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     args = parser.parse_args()
     catalog = load_catalog(args.catalog)
-    kinds = {}
+    kinds: dict[str, int] = {}
     for entry in catalog.entries:
         kinds[entry.kind.value] = kinds.get(entry.kind.value, 0) + 1
     print(f"catalog: {len(catalog.entries)} entries {kinds}; latency {args.latency_ms} ms")

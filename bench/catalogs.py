@@ -180,7 +180,7 @@ def generate(size: int, seed: int = 20261121) -> list[Spec]:
     by_kind["hf_dataset"] = datasets
 
     ids: set[str] = set()
-    papers = []
+    papers: list[Spec] = []
     while len(papers) < counts["arxiv"]:
         year, month = rng.randint(18, 25), rng.randint(1, 12)
         paper = f"{year:02d}{month:02d}.{rng.randint(1, 29999):05d}"
@@ -223,17 +223,14 @@ def _string(text: str) -> str:
 
 def write_catalog(specs: list[Spec], path: Path) -> None:
     """Write `sources.toml` plainly: one `[[source]]` block per entry."""
-    lines = [f"# A synthetic catalog of {len(specs)} sources, written by bench/catalogs.py", ""]
-    for spec in specs:
-        lines += [
-            "[[source]]",
-            f"url = {_string(spec.url)}",
-            f"name = {_string(spec.name)}",
-            f"section = {_string(spec.section)}",
-            "",
-        ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines), encoding="utf-8")
+    with path.open("w", encoding="utf-8") as out:  # entry by entry, not one string
+        out.write(f"# A synthetic catalog of {len(specs)} sources, written by bench/catalogs.py\n")
+        for spec in specs:
+            out.write(
+                f"\n[[source]]\nurl = {_string(spec.url)}\nname = {_string(spec.name)}\n"
+                f"section = {_string(spec.section)}\n"
+            )
 
 
 def main() -> None:
