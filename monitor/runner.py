@@ -32,6 +32,7 @@ from typing import Any
 
 from monitor.alerts import Channel, Delivery, deliver, register
 from monitor.model import Entry, Event, Kind, Observation, Outcome, Source
+from monitor.outputs import write_run_files
 from monitor.policy import Hosts, Subject, assess, expected_name, hold
 from monitor.probes import Probe
 from monitor.probes.drive import Drive
@@ -65,6 +66,8 @@ class RunResult:
     delivery: Delivery | None = None
     #: how long each service took to answer everything it was asked (or was let go)
     service_seconds: dict[str, float] = field(default_factory=dict)
+    #: the files every run leaves: index.html, feed.atom, badge.json, monitor.prom
+    files: list[Path] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[Event]:
@@ -150,7 +153,8 @@ def run_check(
 def _reports(store: Store, now: datetime, reports_dir: Path, result: RunResult) -> list[Path]:
     """The day's reports, rewritten only when the run has something to add to them: a run
     with nothing due would only add its own empty line, at the cost of reading back every
-    listed source."""
+    listed source. Then the files every run leaves (`outputs`: the status page, the feed,
+    the badge, the metrics), in `result.files`."""
     day = [reports_dir / f"{now.date().isoformat()}.{suffix}" for suffix in ("md", "json")]
     idle = not (
         result.checked
@@ -161,9 +165,10 @@ def _reports(store: Store, now: datetime, reports_dir: Path, result: RunResult) 
         or result.degraded
         or result.interrupted
     )
-    if idle and all(path.exists() for path in day):
-        return day
-    return write_day_reports(store, now.date(), reports_dir)
+    idle = idle and all(path.exists() for path in day)
+    written = day if idle else write_day_reports(store, now.date(), reports_dir)
+    result.files = write_run_files(store, now, reports_dir, idle=idle)
+    return written
 
 
 #: Outcomes judged at the end of the run, when whether it was degraded is known.

@@ -107,6 +107,18 @@ def test_the_demo_writes_the_weeks_digest_with_its_chart(tour: tuple[str, Path])
     assert json.loads((weekly / "2026-W46.json").read_text())["week"] == "2026-W46"
 
 
+def test_the_demo_leaves_the_page_feed_badge_and_metrics(tour: tuple[str, Path]) -> None:
+    """The week ends with the four files every run leaves, and the page's path is printed."""
+    output, out = tour
+    reports = out / "reports"
+    assert f"Status page:    {reports / 'index.html'}" in output
+    page = (reports / "index.html").read_text()
+    assert page.count("<tr data-state=") == 223 and 'data-state="deleted"' in page
+    assert "<entry>" in (reports / "feed.atom").read_text()
+    assert json.loads((reports / "badge.json").read_text())["message"].endswith(" ok")
+    assert "monitor_sources{state=" in (reports / "monitor.prom").read_text()
+
+
 def test_the_demo_refuses_a_directory_that_is_not_its_own(tmp_path: Path) -> None:
     """A non-empty directory that no demo wrote is left alone: exit 2, nothing touched."""
     (tmp_path / "thesis.tex").write_text("precious")

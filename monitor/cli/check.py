@@ -111,6 +111,8 @@ def check(catalog_file: Path | None, now: str | None, allow_empty: bool) -> None
             click.echo(redact(line), err=not line.startswith("Alerts sent"))
     for path in result.reports:
         click.echo(f"Report: {path}")
+    if result.files:
+        click.echo(f"Status page: {result.files[0]}")
     sys.exit(EXIT_ALERTS if result.alerts else EXIT_OK)
 
 

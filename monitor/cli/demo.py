@@ -81,6 +81,10 @@ def demo(directory: Path | None, catalog_file: Path | None, now: str | None) -> 
     click.echo(f"The week's events: {events}.")
     click.echo(f"Alert messages a channel would have received: {len(result.alert_messages)}.")
     click.echo(f"Daily reports:  {target / 'reports'} ({len(result.reports) // 2} days)")
+    page = target / "reports" / "index.html"
+    if page.exists():
+        click.echo(f"Status page:    {page} (open it in a browser; also feed.atom, badge.json,")
+        click.echo("                monitor.prom beside it)")
     for written in result.digest:
         click.echo(f"Weekly digest:  {written}")
     views = result.repository

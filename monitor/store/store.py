@@ -279,12 +279,16 @@ class Store:
     def sources(self, *, active_only: bool = True) -> list[StoredSource]:
         return list(self.iter_sources(active_only=active_only))
 
-    def iter_sources(self, *, active_only: bool = True) -> Iterator[StoredSource]:
-        """Every (active) source, by id, read from the database a page at a time (psycopg
-        would otherwise fetch the whole result before the first row)."""
+    def iter_sources(
+        self, *, active_only: bool = True, section: str | None = None
+    ) -> Iterator[StoredSource]:
+        """Every (active) source, by id, or those of one `section`, read from the database
+        a page at a time (psycopg would otherwise fetch the whole result first)."""
         query = sa.select(SOURCES).order_by(SOURCES.c.id)
         if active_only:
             query = query.where(SOURCES.c.active.is_(True))
+        if section is not None:
+            query = query.where(SOURCES.c.section == section)
         with self.engine.connect() as db:
             rows = db.execution_options(stream_results=True, yield_per=1000).execute(query)
             for row in rows:
@@ -592,6 +596,23 @@ class Store:
         )
         with self.engine.connect() as db:
             return {Health(health): int(count) for health, count in db.execute(query)}
+
+    def layout(self) -> tuple[list[str], list[str]]:
+        """The active sources' sections in catalog order (of their first source), and their
+        kinds: how the status page arranges and filters the list."""
+        first = sa.func.min(SOURCES.c.id)
+        sections = (
+            sa.select(SOURCES.c.section, first)
+            .where(SOURCES.c.active.is_(True))
+            .group_by(SOURCES.c.section)
+            .order_by(first)
+        )
+        kinds = sa.select(SOURCES.c.kind).where(SOURCES.c.active.is_(True)).distinct()
+        with self.engine.connect() as db:
+            return (
+                [row.section for row in db.execute(sections)],
+                sorted(db.execute(kinds).scalars()),
+            )
 
     def never_checked_count(self) -> int:
         """How many active sources were never checked (all of them `unknown`)."""
