@@ -26,6 +26,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
+DOCS = ROOT / "docs"
+
+
+def documentation() -> list[Path]:
+    """The project's documentation: README.md, then the reference's pages in docs/, by name."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def docs_text() -> str:
+    """README.md and every page of docs/ as one text, for what the documentation must say."""
+    return "\n".join(path.read_text() for path in documentation())
+
 
 _SCRUBBED_PREFIXES = ("MONITOR_",)
 _SCRUBBED = (

@@ -25,7 +25,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor.cli import main
-from tests.conftest import ROOT
+from tests.conftest import DOCS, ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
@@ -423,23 +423,25 @@ def test_cron_lines_have_five_time_fields_and_real_commands() -> None:
     assert schedules["digest"] == ["0", "8", "*", "*", "1"]
 
 
-# --- README -------------------------------------------------------------------------------
+# --- The documentation --------------------------------------------------------------------
 
 
-def test_readme_documents_running_it_for_real() -> None:
-    """README's "Running it for real", before Development, covers each way and runs no sh block."""
-    text = (ROOT / "README.md").read_text()
-    start = text.index("\n## Running it for real\n")
-    end = text.index("\n## ", start + 1)
-    assert text[end:].startswith("\n## Development\n")
-    section = text[start:end]
+def test_the_docs_document_running_it_for_real() -> None:
+    """docs/deployment.md covers each way, rate-limits.md the costs; README links both; no sh."""
+    page = (DOCS / "deployment.md").read_text()
+    assert page.startswith("# Running it for real\n")
     for heading in (
         "Cron",
         "systemd",
         "Docker",
         "GitHub: monitor in the list's own repository",
+        "The pull-request gate in GitHub Actions",
         "Tokens and their scopes",
-        "Rate limits for N sources",
     ):
-        assert f"\n### {heading}\n" in section, heading
-    assert "```sh" not in section and "```bash" not in section  # sh blocks are executed
+        assert f"\n## {heading}\n" in page, heading
+    costs = (DOCS / "rate-limits.md").read_text()
+    assert costs.startswith("# Rate limits for N sources\n")
+    for text in (page, costs):
+        assert "```sh" not in text and "```bash" not in text  # sh blocks are executed
+    readme = (ROOT / "README.md").read_text()
+    assert "(docs/deployment.md)" in readme and "(docs/rate-limits.md)" in readme

@@ -198,8 +198,7 @@ def test_a_listing_stops_once_one_entry_is_missing(
 def test_a_big_owners_listing_reads_no_more_pages_than_entries(
     world: World, hub: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pages of other repositories listed first: at most k pages for k entries, then one by
-    one, so the listing costs at most twice what asking each would (not all 6 pages)."""
+    """Other repositories listed first: at most k pages for k entries, then one by one."""
     monkeypatch.setattr(emulated_hub, "PAGE_SIZE", 2)
     for n in range(10):
         world.add_hf_repo(f"big/0-other-{n:02d}")  # ids that sort before the catalog's
