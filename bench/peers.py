@@ -352,7 +352,7 @@ def configurations(peers: Peers, work: Path) -> list[Config]:
 
 def monitor_broken(run: Path) -> tuple[set[str], dict[str, int]]:
     health: dict[str, str] = {}
-    for report in sorted((run / "reports").glob("*.json")):
+    for report in sorted((run / "reports").glob("[0-9][0-9][0-9][0-9]-*.json")):
         for source in json.loads(report.read_text())["sources"]:
             health[source["url"]] = source["health"]
     broken = {url for url, verdict in health.items() if verdict in BROKEN_HEALTH}
@@ -433,7 +433,7 @@ def run_one(
     broken, verdicts = config.broken(run)
     extra = {}
     if config.tool == "monitor":  # the run itself, as monitor timed it: without start-up
-        for report in sorted((run / "reports").glob("*.json")):
+        for report in sorted((run / "reports").glob("[0-9][0-9][0-9][0-9]-*.json")):
             runs = json.loads(report.read_text()).get("runs") or [{}]
             extra["monitor_run_seconds"] = runs[-1].get("duration_seconds")
     return extra | {

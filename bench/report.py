@@ -237,7 +237,14 @@ def million_section(million: dict[str, Any]) -> list[str]:
         "directory, default settings: shared_buffers "
         f"{million['postgresql']['shared_buffers']}, fsync {million['postgresql']['fsync']}). "
         "One full poll with tokens, then the other commands on the full store; each a whole "
-        "process, its peak RSS from `wait4`. Run once.",
+        "process, its peak RSS from `wait4`. Run once."
+        + (
+            f" The poll runs with `[probes] service_deadline_seconds = "
+            f"{settings['service_deadline_s']}` (the default 600 s would defer what a service "
+            "has not answered by then to the next run)."
+            if settings.get("service_deadline_s")
+            else ""
+        ),
         "",
     ]
     if size != 1_000_000:

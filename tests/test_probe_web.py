@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
+import struct
 import threading
 import time
 import tomllib
@@ -19,6 +21,7 @@ from monitor.emulator import Emulator, World
 from monitor.model import Facts, Kind, Outcome, Source
 from monitor.probes.web import WebProbe
 from monitor.probes.web_addresses import REFUSED, Addresses
+from monitor.probes.web_network import Pool
 from monitor.probes.web_transport import HostPools, Slots
 from tests.conftest import DATA
 
@@ -574,3 +577,145 @@ def test_accepted_statuses_are_alive(world: World, emulator: Emulator) -> None:
     web = probe(host_accept=lambda host: (999,) if host == "127.0.0.1" else ())
     found = {o.key: o for o in web.observe(sources, NOW)}
     assert found["a"].outcome is Outcome.OK and found["b"].outcome is Outcome.OK
+
+
+# --- the sockets (web_network.py) and one request (web_exchange.py) ----------------------------
+
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Any]
+
+
+async def _head_of_request(reader: asyncio.StreamReader) -> bytes:
+    return await reader.readuntil(b"\r\n\r\n")
+
+
+def _served(serve: Serve, scenario: Callable[[str], Any]) -> Any:
+    """Run `scenario(base_url)` against a one-off asyncio server answering with `serve`."""
+
+    async def main() -> Any:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await scenario(f"http://127.0.0.1:{port}")
+
+    return asyncio.run(main())
+
+
+def _pool() -> Pool:
+    return Pool(httpx.create_ssl_context, keepalive=4)
+
+
+def test_a_pool_keeps_one_connection_for_a_hosts_pages_in_turn() -> None:
+    """Pages asked one after another reuse one kept-alive connection."""
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await _head_of_request(reader):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    async def scenario(base: str) -> list[int]:
+        pool = _pool()
+        statuses = []
+        for index in range(5):
+            answer = await pool.handle_async_request(httpx.Request("GET", f"{base}/{index}"))
+            await answer.aread()
+            statuses.append(answer.status_code)
+        await pool.aclose()
+        return statuses
+
+    assert _served(serve, scenario) == [200] * 5
+    assert connections == 1
+
+
+def test_an_idle_connection_the_server_closed_is_not_reused() -> None:
+    """A kept-alive connection the server has since closed is dropped, not asked again."""
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _head_of_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # without saying so: no `Connection: close`
+
+    async def scenario(base: str) -> list[int]:
+        pool = _pool()
+        statuses = []
+        for index in range(2):
+            answer = await pool.handle_async_request(httpx.Request("GET", f"{base}/{index}"))
+            await answer.aread()
+            statuses.append(answer.status_code)
+            await asyncio.sleep(0.1)  # the server's close arrives meanwhile
+        await pool.aclose()
+        return statuses
+
+    assert _served(serve, scenario) == [200, 200]
+    assert connections == 2
+
+
+def test_a_large_body_read_late_arrives_whole() -> None:
+    """A body the reader falls behind on pauses the socket's reading and loses nothing."""
+    body = bytes(range(256)) * 4096  # 1 MiB, four times what a connection holds unread
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _head_of_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+
+    async def scenario(base: str) -> bytes:
+        pool = _pool()
+        answer = await pool.handle_async_request(httpx.Request("GET", f"{base}/big"))
+        await asyncio.sleep(0.2)  # the server has sent all it can meanwhile
+        content = await answer.aread()
+        await pool.aclose()
+        return content
+
+    assert _served(serve, scenario) == body
+
+
+def test_the_sockets_errors_are_httpx_errors() -> None:
+    """A silent server is a ReadTimeout, a reset a ReadError, a closed port a ConnectError."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await _head_of_request(reader)
+        if b"/reset" in head:
+            sock = writer.get_extra_info("socket")
+            # Lingering 0 s: closing sends a reset, not the end of the stream.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
+        await asyncio.sleep(5)  # never answers
+
+    async def scenario(base: str) -> list[type[BaseException]]:
+        pool = _pool()
+        timeout = {"timeout": httpx.Timeout(0.2).as_dict()}
+        raised = []
+        for url in (f"{base}/silent", f"{base}/reset", "http://127.0.0.1:1/closed"):
+            with pytest.raises(httpx.TransportError) as caught:
+                await pool.handle_async_request(httpx.Request("GET", url, extensions=timeout))
+            raised.append(type(caught.value))
+        await pool.aclose()
+        return raised
+
+    assert _served(serve, scenario) == [httpx.ReadTimeout, httpx.ReadError, httpx.ConnectError]
+
+
+def test_a_cookie_a_page_sets_goes_with_its_next_hop() -> None:
+    """Cookies set on a redirect are sent to where it leads, as a browser (and httpx) would."""
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        if request.url.path == "/login":
+            return httpx.Response(302, headers={"location": "/page", "set-cookie": "visit=1"})
+        return httpx.Response(
+            200, headers={"content-type": "text/html"}, text="<title>Page</title>"
+        )
+
+    (found,) = mocked(answer).observe([Source("k", "https://cookies.example/login", Kind.WEB)], NOW)
+    assert found.outcome is Outcome.OK and found.facts.title == "Page"
+    assert seen == [None, "visit=1"]

@@ -12,6 +12,8 @@ connections.
     web_answers.py    what an answer means (the outcome classes below)
     web_addresses.py  which redirects are refused (public host -> private address)
     web_transport.py  the overall limit (Slots), per-host pools, MONITOR_CONNECT_TO
+    web_exchange.py   one request: status, headers, the start of the body
+    web_network.py    the pools' sockets: httpcore on asyncio itself, not on anyio
 
 A page known to be alive is asked with HEAD first. GET follows when HEAD is
 rejected or unreliable (405, 403, 400, 401, 501, 404, 999, 5xx, 429 and dropped
@@ -64,9 +66,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,17 +94,20 @@ from monitor.probes.web_answers import (
     retry_after_seconds,
     validators_of,
 )
+from monitor.probes.web_exchange import Exchange
+from monitor.probes.web_network import Pool
 from monitor.probes.web_transport import ConnectTo, HostPools, Slots
 from monitor.settings import DEFAULT_USER_AGENT
 
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 MAX_HOPS = 10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-SNIFF_BYTES = 32_768
 RETRIES = 2
 #: A whole exchange (connecting, the headers, the start of the body) may take this many
 #: times `timeout`: enough for a slow connect and a slow first byte, not for a drip.
 EXCHANGE_FACTOR = 1.5
+#: How long an observation may wait for others to cross threads with it (see _Outbox).
+OUTBOX_WAIT = 0.02
 #: How long closing the generator waits for the checks' thread to end.
 STOP_WAIT = 5.0
 #: HEAD answers not worth believing before a GET has confirmed them.
@@ -176,6 +183,29 @@ class _Control:
                 loop.call_soon_threadsafe(task.cancel)
 
 
+class _Outbox:
+    """Observations handed to the consumer's thread in small batches.
+
+    Each hand-over wakes that thread, which then competes with the event loop for the
+    interpreter: one per observation costs the loop more than the observation itself.
+    The first observation of a batch waits at most `OUTBOX_WAIT` for others to join it.
+    """
+
+    def __init__(self, answers: queue.Queue[list[Observation] | BaseException | None]) -> None:
+        self.answers = answers
+        self.held: list[Observation] = []
+
+    def put(self, observation: Observation) -> None:
+        self.held.append(observation)
+        if len(self.held) == 1:
+            asyncio.get_running_loop().call_later(OUTBOX_WAIT, self.flush)
+
+    def flush(self) -> None:
+        if self.held:
+            self.answers.put(self.held)
+            self.held = []
+
+
 class WebProbe:
     """Checks `web` sources."""
 
@@ -225,12 +255,13 @@ class WebProbe:
         pages = [s for s in sources if s.kind is Kind.WEB]
         if not pages:
             return
-        answers: queue.Queue[Observation | BaseException | None] = queue.Queue()
+        # Observations cross to this thread a few at a time (see _Outbox), errors alone.
+        answers: queue.Queue[list[Observation] | BaseException | None] = queue.Queue()
         control = _Control()
 
         def work() -> None:
             try:
-                asyncio.run(self._check_all(pages, now, answers.put, control))
+                asyncio.run(self._check_all(pages, now, answers, control))
             except asyncio.CancelledError:
                 pass  # stopped by closing the generator: nobody is listening any more
             except BaseException as exc:  # handed back to the caller's thread
@@ -244,7 +275,7 @@ class WebProbe:
             while (item := answers.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                yield from item
         finally:
             # Closed early (the service's deadline, a stopped run) or failed: cancel every
             # check still going, so that no further request leaves, and let the thread end.
@@ -254,16 +285,14 @@ class WebProbe:
     def _transport(self) -> httpx.AsyncBaseTransport:
         if self.transport is not None:
             return ConnectTo(self.transport, self.connect_to) if self.connect_to else self.transport
-        # A small pool per host (see HostPools), its limits given to the transport: an
-        # AsyncClient given a transport ignores its own `limits`. The semaphores bound
-        # the requests in flight, so a pool never makes one wait; it keeps `per_host`
-        # connections alive. One TLS context for all of them: making one reads the
-        # system's CA certificates (~10 ms).
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=self.per_host)
-        tls = httpx.create_ssl_context()
+        # A small pool per host (see HostPools) on asyncio's sockets (web_network.py). The
+        # semaphores bound the requests in flight, so a pool never makes one wait; it keeps
+        # `per_host` connections alive. One TLS context for all of them, made when the
+        # first https host is met: making one reads the system's CA certificates (~10 ms).
+        tls = functools.cache(httpx.create_ssl_context)
 
         def pool() -> httpx.AsyncBaseTransport:
-            inner = httpx.AsyncHTTPTransport(verify=tls, retries=0, limits=limits)
+            inner = Pool(tls, keepalive=self.per_host)
             return ConnectTo(inner, self.connect_to) if self.connect_to else inner
 
         return HostPools(pool, most=self.concurrency)
@@ -272,7 +301,7 @@ class WebProbe:
         self,
         pages: Sequence[Source],
         now: datetime,
-        emit: Callable[[Observation], None],
+        answers: queue.Queue[list[Observation] | BaseException | None],
         control: _Control,
     ) -> None:
         if not control.attach():
@@ -285,33 +314,59 @@ class WebProbe:
         run = _Run(self.per_host, Slots(self.concurrency), addresses, control.stopping)
         for page in pages:
             run.host(_host_of(page.url)).pending += 1
+        outbox = _Outbox(answers)
         headers = {
             "User-Agent": self.user_agent,
             "Accept": ACCEPT,
             "Accept-Language": "en,zh;q=0.8",
         }
+        transport = self._transport()
+        # The client holds what every request shares (httpx's default headers merged with
+        # these, the cookie jar, the timeouts) and closes the transport at the end; the
+        # requests themselves go to the transport directly (web_exchange.py says why).
         async with httpx.AsyncClient(
-            transport=self._transport(),
+            transport=transport,
             headers=headers,
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
         ) as client:
+            exchange = Exchange(client, transport)
 
             async def one(source: Source) -> None:
-                observation = await self._check(client, source, now, run)
+                observation = await self._check(exchange, source, now, run)
                 run.host(_host_of(source.url)).pending -= 1
                 if observation.outcome is Outcome.DEFERRED:
                     with self._lock:
                         self._figures.deferred += 1
-                emit(observation)
+                outbox.put(observation)
 
-            await asyncio.gather(*(one(s) for s in pages))
+            # A few workers per host, not a task per page: a million-source catalog has
+            # 150,000 pages, and a task with its coroutine each held ~300 MB at once.
+            # Each host's pages are taken in catalog order, as the per-host slots would.
+            queues: dict[str, deque[Source]] = {}
+            for page in pages:
+                queues.setdefault(_host_of(page.url), deque()).append(page)
+
+            async def worker(queue: deque[Source]) -> None:
+                while queue:
+                    await one(queue.popleft())
+
+            try:
+                await asyncio.gather(
+                    *(
+                        worker(queue)
+                        for queue in queues.values()
+                        for _ in range(min(self.per_host, len(queue)))
+                    )
+                )
+            finally:
+                outbox.flush()
 
     # --- one page ------------------------------------------------------------------------------
 
     async def _check(
         self,
-        client: httpx.AsyncClient,
+        exchange: Exchange,
         source: Source,
         now: datetime,
         run: _Run,
@@ -321,7 +376,7 @@ class WebProbe:
         attempt = 0
         while True:
             if attempt == 0 and source.last is not None:
-                answer = await self._chain(client, "HEAD", source.url, run, origin)
+                answer = await self._chain(exchange, "HEAD", source.url, run, origin)
                 # Failing to connect, waiting too long or a refused redirect says nothing
                 # about HEAD itself.
                 needs_get = (
@@ -334,11 +389,11 @@ class WebProbe:
                     )
                 )
                 if needs_get:
-                    answer = await self._chain(client, "GET", source.url, run, origin)
+                    answer = await self._chain(exchange, "GET", source.url, run, origin)
             else:
                 # New or failing at its last check (see the module docstring), or HEAD already
                 # proved unreliable for this page: GET only.
-                answer = await self._chain(client, "GET", source.url, run, origin)
+                answer = await self._chain(exchange, "GET", source.url, run, origin)
             accepted = (*source.accept, *self.host_accept(urlsplit(source.url).hostname or ""))
             observation = classify(source, now, host, answer, accepted)
             if attempt >= RETRIES or not _worth_retrying(observation, answer, run):
@@ -353,7 +408,7 @@ class WebProbe:
 
     async def _chain(
         self,
-        client: httpx.AsyncClient,
+        exchange: Exchange,
         method: str,
         url: str,
         run: _Run,
@@ -364,7 +419,7 @@ class WebProbe:
         current = url
         for _ in range(MAX_HOPS):
             try:
-                status, headers, body = await self._send(client, method, current, run, origin)
+                status, headers, body = await self._send(exchange, method, current, run, origin)
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 return Answer(None, current, tuple(chain), error=exc)
             location = headers.get("location")
@@ -391,7 +446,7 @@ class WebProbe:
 
     async def _send(
         self,
-        client: httpx.AsyncClient,
+        exchange: Exchange,
         method: str,
         url: str,
         run: _Run,
@@ -426,7 +481,7 @@ class WebProbe:
                 self._figures.requests += 1
             try:
                 async with asyncio.timeout(self.deadline):
-                    status, headers, body = await self._exchange(client, method, url)
+                    status, headers, body = await exchange(method, url)
             except TimeoutError as exc:
                 late = ExchangeTimeout(f"no complete answer within {self.deadline:g} s")
                 self._timed_out(host_name, host, late)
@@ -455,27 +510,6 @@ class WebProbe:
                 network=isinstance(error, httpx.ConnectTimeout),
             )
 
-    async def _exchange(
-        self, client: httpx.AsyncClient, method: str, url: str
-    ) -> tuple[int, dict[str, str], str]:
-        if method == "HEAD":
-            response = await client.head(url)
-            return response.status_code, _lower(response.headers), ""
-        # Only the start of a page is read: enough for its title, not its video.
-        async with client.stream("GET", url) as streamed:
-            content = b""
-            async for chunk in streamed.aiter_bytes():
-                content += chunk
-                if len(content) >= SNIFF_BYTES:
-                    break
-            status, headers = streamed.status_code, _lower(streamed.headers)
-            encoding = streamed.charset_encoding or "utf-8"
-        try:
-            body = content[:SNIFF_BYTES].decode(encoding, errors="replace")
-        except LookupError:  # a charset Python does not know
-            body = content[:SNIFF_BYTES].decode("utf-8", errors="replace")
-        return status, headers, body
-
     # --- what an answer means ------------------------------------------------------------------
 
 
@@ -496,7 +530,3 @@ def _host_of(url: str) -> str:
     """Host and port: the key of a host's limits, and the name errors and reports give it
     (without any user:password a URL carries)."""
     return urlsplit(url).netloc.rpartition("@")[2].lower()
-
-
-def _lower(headers: httpx.Headers) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}

@@ -245,7 +245,9 @@ class Store:
         )
         found = []
         with self.engine.connect() as db:
-            for row in db.execute(query):
+            # Streamed: psycopg would otherwise hold every due row's JSON state at once
+            # (hundreds of MB at a million sources) besides the Sources made of them.
+            for row in db.execution_options(stream_results=True, yield_per=1000).execute(query):
                 facts = json.loads(row.state).get("facts")
                 validators = (
                     tuple(sorted(json.loads(row.validators).items())) if row.validators else ()
