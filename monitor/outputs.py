@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from monitor.catalog.file import write_atomically
-from monitor.model import Facts, Health, Kind
+from monitor.model import EventType, Facts, Health, Kind
 from monitor.needs import READS
 from monitor.render.badge import badge_json
 from monitor.render.feed import FeedItem, render_feed
@@ -67,7 +67,8 @@ def write_run_files(
     write_metrics(paths[3], _snapshot(store, counts, runs[0] if runs else None))
     if idle and all(path.exists() for path in paths):
         return paths
-    events = store.events(since=now - TREND)
+    # Not `added`: the page leaves it out, and on a list's first day it is every source.
+    events = store.events(since=now - TREND, types=frozenset(EventType) - {EventType.ADDED})
     recent = [e for e in events if e.event.at >= now - RECENT]
     write_atomically(paths[0], render_page(_page(store, now, title, counts, total, events)))
     feed = [_feed_item(e) for e in reversed(recent) if e.event.alert or e.event.event in READS]

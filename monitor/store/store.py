@@ -599,6 +599,14 @@ class Store:
         with self.engine.connect() as db:
             return {Health(health): int(count) for health, count in db.execute(query)}
 
+    def source_keys(self) -> Iterator[tuple[int, str, str]]:
+        """(id, key, section) of every source, retired ones too, by id: what a digest needs
+        of each, without reading their states."""
+        query = sa.select(SOURCES.c.id, SOURCES.c.key, SOURCES.c.section).order_by(SOURCES.c.id)
+        with self.engine.connect() as db:
+            for row in db.execution_options(stream_results=True, yield_per=5000).execute(query):
+                yield row.id, row.key, row.section
+
     def layout(self) -> tuple[list[str], list[str]]:
         """The active sources' sections in catalog order (of their first source), and their
         kinds: how the status page arranges and filters the list."""
