@@ -16,121 +16,67 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from monitor.model import (
-    ALERTS,
     Entry,
-    Event,
     EventType,
     Facts,
     Health,
-    Judgement,
     Kind,
-    Observation,
     Source,
-    SourceState,
+)
+from monitor.store.ledger import Heartbeat, Ledger
+from monitor.store.records import (
+    CHANNELS,
+    DELIVERIES,
+    EVENTS,
+    HEARTBEATS,
+    OBSERVATIONS,
+    RUNS,
+    SOURCES,
+    Checked,
+    StoredEvent,
+    StoredRun,
+    StoredSource,
+    chunks,
+    events_where,
+    facts_of,
+    judgement_of,
+    new_id,
+    stored_source,
 )
 from monitor.store.sync import remember_digest, sync_entries, synced_digest
-from monitor.store.tables import (
-    AlertChannelRow,
-    AlertDeliveryRow,
-    EventRow,
-    HeartbeatRow,
-    ObservationRow,
-    RunRow,
-    SourceRow,
-)
+
+__all__ = [
+    "CHANNELS",
+    "DELIVERIES",
+    "EVENTS",
+    "HEAD",
+    "HEARTBEATS",
+    "OBSERVATIONS",
+    "RUNS",
+    "SOURCES",
+    "Checked",
+    "Heartbeat",
+    "Store",
+    "StoredEvent",
+    "StoredRun",
+    "StoredSource",
+    "report_window",
+]
 
 #: The newest migration in `migrations/versions/` (a test holds the two together): a store
 #: at this revision opens without Alembic.
 HEAD = "0005"
 
-SOURCES = SourceRow.__table__  # type: ignore[attr-defined]
-RUNS = RunRow.__table__  # type: ignore[attr-defined]
-OBSERVATIONS = ObservationRow.__table__  # type: ignore[attr-defined]
-EVENTS = EventRow.__table__  # type: ignore[attr-defined]
-HEARTBEATS = HeartbeatRow.__table__  # type: ignore[attr-defined]
-CHANNELS = AlertChannelRow.__table__  # type: ignore[attr-defined]
-DELIVERIES = AlertDeliveryRow.__table__  # type: ignore[attr-defined]
 
-
-@dataclass(frozen=True, slots=True)
-class StoredSource:
-    """A source as the store knows it: its catalog identity and its current state."""
-
-    id: int
-    key: str
-    url: str
-    kind: Kind
-    name: str
-    section: str
-    state: SourceState
-    remote_id: str | None = None
-    validators: tuple[tuple[str, str], ...] = ()
-    judgement: Judgement = field(default_factory=Judgement)
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """One check ready to be stored: what was seen, what is now believed, what it raised."""
-
-    source_id: int
-    observation: Observation
-    state: SourceState
-    events: tuple[Event, ...] = ()
-    remote_id: str | None = None
-    #: None keeps the stored validators; () clears them
-    validators: tuple[tuple[str, str], ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event read back with its source's catalog details."""
-
-    event: Event
-    id: int
-    run_id: int
-    name: str
-    section: str
-    alerted_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRun:
-    id: int
-    at: datetime
-    report_date: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: str
-    degraded: bool
-    figures: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    """The daemon's last sign of life, and what its last run did."""
-
-    name: str
-    pid: int
-    host: str
-    started_at: datetime
-    beat_at: datetime
-    last_run_at: datetime | None = None
-    last_status: str | None = None
-    next_run_at: datetime | None = None
-    stopped_at: datetime | None = None
-
-
-class Store:
+class Store(Ledger):
     """The store behind one engine. Build it with `Store.connect(url)`."""
 
     def __init__(self, engine: Engine) -> None:
@@ -177,11 +123,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
 
     # --- the catalog -------------------------------------------------------------------------
 
@@ -263,7 +204,7 @@ class Store:
                             row.remote_id,
                             validators,
                             Facts.from_json(facts) if facts is not None else None,
-                            _judgement(row.judgement).accept,
+                            judgement_of(row.judgement).accept,
                         ),
                     )
                 )
@@ -273,9 +214,9 @@ class Store:
         """The sources with these ids, by id."""
         found: dict[int, StoredSource] = {}
         with self.engine.connect() as db:
-            for chunk in _chunks(list(ids), 500):
+            for chunk in chunks(list(ids), 500):
                 for row in db.execute(sa.select(SOURCES).where(SOURCES.c.id.in_(chunk))):
-                    found[row.id] = _stored(row)
+                    found[row.id] = stored_source(row)
         return found
 
     def sources(self, *, active_only: bool = True) -> list[StoredSource]:
@@ -294,7 +235,7 @@ class Store:
         with self.engine.connect() as db:
             rows = db.execution_options(stream_results=True, yield_per=1000).execute(query)
             for row in rows:
-                yield _stored(row)
+                yield stored_source(row)
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -314,7 +255,7 @@ class Store:
                     figures="{}",
                 )
             )
-            return _new_id(result)
+            return new_id(result)
 
     def finish_run(
         self,
@@ -384,13 +325,15 @@ class Store:
             ]
         if not runs:
             return [], []
-        alerts = self._events(sa.and_(EVENTS.c.run_id.in_(runs), EVENTS.c.alert.is_(True)))
+        alerts = events_where(
+            self.engine, sa.and_(EVENTS.c.run_id.in_(runs), EVENTS.c.alert.is_(True))
+        )
         return runs, alerts
 
     def mark_alerts_reported(self, run_ids: Sequence[int], *, by: int) -> None:
         """Record that run `by` reported the alerts of `run_ids` (its own among them)."""
         with self._transaction() as db:
-            for chunk in _chunks(list(run_ids), 500):
+            for chunk in chunks(list(run_ids), 500):
                 db.execute(
                     sa.update(RUNS).where(RUNS.c.id.in_(chunk)).values(alerts_reported_by=by)
                 )
@@ -402,7 +345,7 @@ class Store:
         if not batch:
             return
         with self._transaction() as db:
-            previous = _facts_of(db, [c.source_id for c in batch])
+            previous = facts_of(db, [c.source_id for c in batch])
             observations = []
             events = []
             # One executemany per shape of update (remote id and validators are optional).
@@ -488,46 +431,7 @@ class Store:
             conditions.append(EVENTS.c.at >= since)
         if until is not None:
             conditions.append(EVENTS.c.at < until)
-        return self._events(sa.and_(sa.true(), *conditions))
-
-    def _events(self, condition: sa.ColumnElement[bool]) -> list[StoredEvent]:
-        query = (
-            sa.select(
-                EVENTS,
-                SOURCES.c.key,
-                SOURCES.c.url,
-                SOURCES.c.kind,
-                SOURCES.c.name,
-                SOURCES.c.section,
-            )
-            .join(SOURCES, SOURCES.c.id == EVENTS.c.source_id)
-            .where(condition)
-            .order_by(EVENTS.c.at, EVENTS.c.id)
-        )
-        with self.engine.connect() as db:
-            return [
-                StoredEvent(
-                    Event(
-                        EventType(r.event),
-                        r.key,
-                        r.url,
-                        Kind(r.kind),
-                        r.at,
-                        old=r.old,
-                        new=r.new,
-                        new_url=r.new_url,
-                        detail=r.detail,
-                        # Stored not alerting although its kind alerts: held by a snooze.
-                        held=EventType(r.event) in ALERTS and not r.alert,
-                    ),
-                    r.id,
-                    r.run_id,
-                    r.name,
-                    r.section,
-                    r.alerted_at,
-                )
-                for r in db.execute(query)
-            ]
+        return events_where(self.engine, sa.and_(sa.true(), *conditions))
 
     def checked_in(self, run_ids: Sequence[int]) -> list[StoredSource]:
         """The sources observed in these runs, with their current state."""
@@ -555,7 +459,7 @@ class Store:
                 .limit(page)
             )
             with self.engine.connect() as db:
-                found = [_stored(row) for row in db.execute(query)]
+                found = [stored_source(row) for row in db.execute(query)]
             yield from found
             if len(found) < page:
                 return
@@ -652,124 +556,10 @@ class Store:
         with self.engine.connect() as db:
             return {r.source_id: Health(r.health) for r in db.execute(query)}
 
-    # --- the daemon's heartbeat --------------------------------------------------------------
-
-    def beat(self, heartbeat: Heartbeat) -> None:
-        """Store the daemon's heartbeat, replacing the previous one of the same name."""
-        values = {
-            "pid": heartbeat.pid,
-            "host": heartbeat.host[:255],
-            "started_at": heartbeat.started_at,
-            "beat_at": heartbeat.beat_at,
-            "last_run_at": heartbeat.last_run_at,
-            "last_status": heartbeat.last_status,
-            "next_run_at": heartbeat.next_run_at,
-            "stopped_at": heartbeat.stopped_at,
-        }
-        with self._transaction() as db:
-            updated = db.execute(
-                sa.update(HEARTBEATS).where(HEARTBEATS.c.name == heartbeat.name).values(**values)
-            )
-            if updated.rowcount == 0:
-                db.execute(sa.insert(HEARTBEATS).values(name=heartbeat.name, **values))
-
-    def heartbeat(self, name: str = "daemon") -> Heartbeat | None:
-        with self.engine.connect() as db:
-            row = db.execute(sa.select(HEARTBEATS).where(HEARTBEATS.c.name == name)).first()
-        if row is None:
-            return None
-        return Heartbeat(
-            row.name,
-            row.pid,
-            row.host,
-            row.started_at,
-            row.beat_at,
-            row.last_run_at,
-            row.last_status,
-            row.next_run_at,
-            row.stopped_at,
-        )
-
-    # --- alert deliveries --------------------------------------------------------------------
-
-    def alert_channel(self, fingerprint: str, now: datetime) -> int:
-        """The id of the channel with this fingerprint; a new channel starts after every
-        event already stored, so it is not sent the store's history."""
-        with self._transaction() as db:
-            found = db.execute(
-                sa.select(CHANNELS.c.id).where(CHANNELS.c.fingerprint == fingerprint)
-            ).scalar()
-            if found is not None:
-                return int(found)
-            latest = db.execute(sa.select(sa.func.max(EVENTS.c.id))).scalar() or 0
-            result = db.execute(
-                sa.insert(CHANNELS).values(
-                    fingerprint=fingerprint, since_event_id=latest, created_at=now
-                )
-            )
-            return _new_id(result)
-
-    def undelivered_alerts(self, channel_id: int) -> list[StoredEvent]:
-        """Alert events raised since the channel was first seen and not yet delivered to it."""
-        since = (
-            sa.select(CHANNELS.c.since_event_id)
-            .where(CHANNELS.c.id == channel_id)
-            .scalar_subquery()
-        )
-        delivered = sa.select(DELIVERIES.c.event_id).where(DELIVERIES.c.channel_id == channel_id)
-        return self._events(
-            sa.and_(
-                EVENTS.c.alert.is_(True),
-                EVENTS.c.id > since,
-                EVENTS.c.id.not_in(delivered),
-            )
-        )
-
-    def mark_delivered(self, channel_id: int, event_ids: Sequence[int], at: datetime) -> None:
-        """Record that these events reached the channel; the first delivery of each also
-        stamps the event's `alerted_at`."""
-        if not event_ids:
-            return
-        with self._transaction() as db:
-            db.execute(
-                sa.insert(DELIVERIES),
-                [{"channel_id": channel_id, "event_id": i, "delivered_at": at} for i in event_ids],
-            )
-            for chunk in _chunks(list(event_ids), 500):
-                db.execute(
-                    sa.update(EVENTS)
-                    .where(EVENTS.c.id.in_(chunk))
-                    .where(EVENTS.c.alerted_at.is_(None))
-                    .values(alerted_at=at)
-                )
-
-    def observation_count(self) -> int:
-        with self.engine.connect() as db:
-            return int(
-                db.execute(sa.select(sa.func.count()).select_from(OBSERVATIONS)).scalar_one()
-            )
-
-    def history(self, source_id: int) -> list[tuple[datetime, str, int | None]]:
-        """(run time, outcome, HTTP status) of every check of one source, oldest first."""
-        query = (
-            sa.select(RUNS.c.at, OBSERVATIONS.c.outcome, OBSERVATIONS.c.http_status)
-            .join(RUNS, RUNS.c.id == OBSERVATIONS.c.run_id)
-            .where(OBSERVATIONS.c.source_id == source_id)
-            .order_by(OBSERVATIONS.c.id)
-        )
-        with self.engine.connect() as db:
-            return [(r.at, r.outcome, r.http_status) for r in db.execute(query)]
-
 
 def report_window(day: date) -> tuple[datetime, datetime]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)
-
-
-def _new_id(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -781,40 +571,3 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _stored(row: Any) -> StoredSource:
-    validators = tuple(sorted(json.loads(row.validators).items())) if row.validators else ()
-    return StoredSource(
-        row.id,
-        row.key,
-        row.url,
-        Kind(row.kind),
-        row.name,
-        row.section,
-        SourceState.from_json(json.loads(row.state)),
-        row.remote_id,
-        validators,
-        _judgement(row.judgement),
-    )
-
-
-def _judgement(text: str | None) -> Judgement:
-    return Judgement.from_json(json.loads(text)) if text else Judgement()
-
-
-def _facts_of(db: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(ids, 500):
-        for row in db.execute(
-            sa.select(SOURCES.c.id, SOURCES.c.state).where(SOURCES.c.id.in_(chunk))
-        ):
-            state = json.loads(row.state)
-            if "facts" in state:
-                found[row.id] = state["facts"]
-    return found
