@@ -5,7 +5,8 @@ This module owns the names and defaults of every setting in the contract
 `[schedule]`, `[alerts]`, `[probes]`, `[catalog]` and `[gate]` tables of
 `sources.toml`. It validates all of them and reports every problem at once, with
 the catalog line where a value came from the file (single values are checked by
-`settings_checks`).
+`settings_checks`, the tables that are more than key = value read by
+`settings_tables`).
 
 Tokens are read from the environment only. A token in the catalog file is an
 error: catalogs get committed and shared, tokens must not be.
@@ -21,7 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from monitor.admission import promotable
 from monitor.errors import Problem, SettingsError
 from monitor.settings_checks import (
     check_base_url,
@@ -35,6 +35,14 @@ from monitor.settings_checks import (
     parse_connect_to,
     parse_now,
     split_alert_urls,
+)
+from monitor.settings_tables import (
+    LineOf,
+    catalog_table,
+    gate_table,
+    hosts_accept,
+    table_of,
+    unknown_key,
 )
 
 DEFAULT_CATALOG = "sources.toml"
@@ -227,7 +235,6 @@ _TOKEN_LIKE = re.compile(r"token|secret|password", re.IGNORECASE)
 
 TABLES = ("settings", "policy", "schedule", "alerts", "probes", "catalog", "gate")
 
-LineOf = Callable[[str, str], int | None]
 """(table, key) -> the catalog line that key is on, if known."""
 
 
@@ -262,7 +269,7 @@ def resolve_settings(
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
-    file_settings = _table(tables, "settings", where, problems, locate)
+    file_settings = table_of(tables, "settings", where, problems, locate)
     for key in file_settings:
         if key in _NOT_IN_FILE:
             problems.append(
@@ -283,7 +290,7 @@ def resolve_settings(
                 )
             )
         elif key not in _ENV:
-            problems.append(_unknown_key(where, "settings", key, list(_file_keys()), locate))
+            problems.append(unknown_key(where, "settings", key, list(_file_keys()), locate))
 
     def take(name: str, raw: Any, source: str, line: int | None) -> None:
         if not isinstance(raw, str) or not raw.strip():
@@ -318,11 +325,11 @@ def resolve_settings(
                 None if environ.get("MONITOR_ALERT_URLS", "").strip() else locate("alerts", "urls")
             )
             problems.extend(replace(p, line=p.line or line) for p in exc.problems)
-    hosts = _hosts_accept(tables, where, problems, locate)
+    hosts = hosts_accept(tables, where, problems, locate)
     policy = _typed_table(Policy, "policy", environ, tables, where, problems, locate)
     policy = replace(policy, hosts_accept=hosts)
-    documents, exclude = _catalog_table(tables, where, problems, locate)
-    gate_errors = _gate_table(tables, where, problems, locate)
+    documents, exclude = catalog_table(tables, where, problems, locate)
+    gate_errors = gate_table(tables, where, problems, locate)
     probes = _typed_table(Probes, "probes", environ, tables, where, problems, locate)
     schedule = _schedule(environ, tables, where, problems, locate)
     connect_to: tuple[tuple[str, str], ...] = ()
@@ -366,31 +373,6 @@ def _file_keys() -> tuple[str, ...]:
     return tuple(name for name, (_, in_file) in _ENV.items() if in_file)
 
 
-def _unknown_key(where: str, table: str, key: str, known: list[str], locate: LineOf) -> Problem:
-    import difflib
-
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(sorted(known))
-    return Problem(where, f"unknown key {key!r} in [{table}]", locate(table, key), hint)
-
-
-def _table(
-    tables: Mapping[str, Any], name: str, where: str, problems: list[Problem], locate: LineOf
-) -> Mapping[str, Any]:
-    value = tables.get(name, {})
-    if not isinstance(value, Mapping):
-        problems.append(
-            Problem(
-                where,
-                f"[{name}] must be a table",
-                locate(name, ""),
-                f"write it as a [{name}] section with key = value lines",
-            )
-        )
-        return {}
-    return value
-
-
 def _alert_urls(
     environ: Mapping[str, str],
     tables: Mapping[str, Any],
@@ -398,10 +380,10 @@ def _alert_urls(
     problems: list[Problem],
     locate: LineOf,
 ) -> tuple[str, ...]:
-    alerts = _table(tables, "alerts", where, problems, locate)
+    alerts = table_of(tables, "alerts", where, problems, locate)
     for key in alerts:
         if key != "urls":
-            problems.append(_unknown_key(where, "alerts", key, ["urls"], locate))
+            problems.append(unknown_key(where, "alerts", key, ["urls"], locate))
     if environ.get("MONITOR_ALERT_URLS", "").strip():
         return split_alert_urls(environ["MONITOR_ALERT_URLS"])
     raw = alerts.get("urls", [])
@@ -438,7 +420,7 @@ def _typed_table(
     locate: LineOf,
 ) -> T:
     """A table of numbers and strings, checked against `cls`'s defaults, the environment first."""
-    table = _table(tables, name, where, problems, locate)
+    table = table_of(tables, name, where, problems, locate)
     defaults = cls()
     known = {
         f: getattr(defaults, f)
@@ -449,7 +431,7 @@ def _typed_table(
         if key == "hosts" and name == "policy":
             continue  # [policy.hosts."…"], read by _hosts_accept
         if key not in known:
-            problems.append(_unknown_key(where, name, key, list(known), locate))
+            problems.append(unknown_key(where, name, key, list(known), locate))
     values: dict[str, Any] = {}
     for key, default in known.items():
         variable = table_variable(name, key)
@@ -502,120 +484,6 @@ def _typed_table(
 _ZERO_ALLOWED = frozenset({"recheck_after_minutes", "max_wait_seconds"})
 
 
-def _hosts_accept(
-    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
-) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """`[policy.hosts."linkedin.com"] accept = [999]`, host by host."""
-    from monitor.catalog.judgement import statuses
-
-    policy = tables.get("policy", {})
-    hosts = policy.get("hosts", {}) if isinstance(policy, Mapping) else {}
-    if not isinstance(hosts, Mapping):
-        problems.append(
-            Problem(
-                where, "[policy] hosts must be a table of host names", locate("policy", "hosts")
-            )
-        )
-        return ()
-    found: list[tuple[str, tuple[int, ...]]] = []
-    for host, table in hosts.items():
-        section = f'policy.hosts."{host}"'
-        if not isinstance(table, Mapping) or set(table) - {"accept"}:
-            problems.append(
-                Problem(
-                    where,
-                    f"[{section}] takes one key, accept",
-                    locate(section, ""),
-                    f"e.g. [{section}] accept = [999]",
-                )
-            )
-            continue
-        accepted = statuses(
-            table.get("accept", []),
-            locate(section, "accept"),
-            where,
-            problems,
-            name=f"[{section}] accept",
-        )
-        found.append((str(host).lower().rstrip("."), accepted))
-    return tuple(sorted(found))
-
-
-def _catalog_table(
-    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """`[catalog] documents = [...]` and `exclude = [...]` (regular expressions)."""
-    table = _table(tables, "catalog", where, problems, locate)
-    for key in table:
-        if key not in ("documents", "exclude"):
-            problems.append(_unknown_key(where, "catalog", key, ["documents", "exclude"], locate))
-    found: dict[str, tuple[str, ...]] = {}
-    examples = {"documents": '["README.md"]', "exclude": '["^https://example\\.org/"]'}
-    for key, example in examples.items():
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            problems.append(
-                Problem(
-                    where,
-                    f"[catalog] {key} must be a list of strings",
-                    locate("catalog", key),
-                    f"e.g. {key} = {example}",
-                )
-            )
-            value = []
-        found[key] = tuple(value)
-    for pattern in found["exclude"]:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            problems.append(
-                Problem(
-                    where,
-                    f"[catalog] exclude {pattern!r} is not a regular expression: {exc}",
-                    locate("catalog", "exclude"),
-                    "escape dots and other special characters with a backslash",
-                )
-            )
-    return found["documents"], found["exclude"]
-
-
-def _gate_table(
-    tables: Mapping[str, Any], where: str, problems: list[Problem], locate: LineOf
-) -> tuple[str, ...]:
-    """`[gate] errors = ["archived", ...]`: admission warnings that fail the gate."""
-    table = _table(tables, "gate", where, problems, locate)
-    for key in table:
-        if key != "errors":
-            problems.append(_unknown_key(where, "gate", key, ["errors"], locate))
-    value = table.get("errors", [])
-    names = promotable()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.append(
-            Problem(
-                where,
-                "[gate] errors must be a list of rule names",
-                locate("gate", "errors"),
-                'e.g. errors = ["archived", "no-license"]',
-            )
-        )
-        return ()
-    for name in value:
-        if name not in names:
-            unverified = name == "unverified"
-            problems.append(
-                Problem(
-                    where,
-                    f"[gate] errors: {name!r} "
-                    + ("can never be an error" if unverified else "is not a warning rule"),
-                    locate("gate", "errors"),
-                    "a link that could not be verified may well work, so it stays a warning"
-                    if unverified
-                    else "the warnings are " + ", ".join(names),
-                )
-            )
-    return tuple(dict.fromkeys(v for v in value if v in names))
-
-
 def _toml_value(value: object) -> str:
     """A default as it would be written in the catalog (`false`, not `False`)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -628,7 +496,7 @@ def _schedule(
     problems: list[Problem],
     locate: LineOf,
 ) -> Schedule:
-    table = dict(_table(tables, "schedule", where, problems, locate))
+    table = dict(table_of(tables, "schedule", where, problems, locate))
     for key in Schedule.__dataclass_fields__:
         value = environ.get(table_variable("schedule", key), "").strip()
         if value:
@@ -644,7 +512,7 @@ def _schedule(
     values: dict[str, Any] = {}
     for key, raw in table.items():
         if key not in checks:
-            problems.append(_unknown_key(where, "schedule", key, list(checks), locate))
+            problems.append(unknown_key(where, "schedule", key, list(checks), locate))
             continue
         try:
             if key not in ("jitter_seconds", "heartbeat_seconds") and not isinstance(raw, str):
