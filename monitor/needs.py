@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.catalog.fix import relocations
 from monitor.model import NEVER_WORKED, Entry, EventType, Health, Judgement, Seen
 from monitor.policy import last_answer
 from monitor.store import StoredEvent, StoredSource
@@ -162,6 +161,10 @@ def needs_action(
         if _quiet(judgement, now):
             continue
         watched.append((source, entry))
+    # Here, not at the top: the fixer brings the document extractor (markdown-it), which a
+    # run that only reads this module's ORDER and READS (monitor.outputs) has no use for.
+    from monitor.catalog.fix import relocations
+
     moves = relocations(source for source, _ in watched)
 
     found: list[Need] = []

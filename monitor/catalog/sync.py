@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from monitor.catalog.importer import import_documents
 from monitor.catalog.stream import StreamedCatalog, open_catalog
 from monitor.model import Entry
 from monitor.settings import Settings
@@ -27,6 +26,9 @@ def keep_in_step(catalog: StreamedCatalog, settings: Settings) -> StreamedCatalo
     (filtered as they stream; the filter is part of the digest)."""
     if not settings.documents:
         return catalog
+    # Only a catalog kept in step with documents pays for the importer (markdown-it & co.).
+    from monitor.catalog.importer import import_documents
+
     import_documents(
         [catalog.path.parent / name for name in settings.documents],
         catalog.path,

@@ -19,7 +19,6 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from monitor.catalog.extract import Progress
 from monitor.errors import Problem, RunFailed, StoreBusy, UserInputError
 from monitor.settings import SECRET_ENV_VARS
 
@@ -78,7 +77,7 @@ def guarded(action: Callable[[], T]) -> T:
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Progress]:
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on an interactive terminal; silence under cron and in pipes."""
     if not sys.stderr.isatty():
         yield lambda done, total: None
