@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+
 #: variables a measured process must not inherit: settings, tokens, proxies
 _DROPPED_PREFIXES = ("MONITOR_", "GITHUB_", "GH_", "HF_")
 
@@ -53,3 +55,14 @@ def clean_environment() -> dict[str, str]:
         and k != "PYTHONPATH"
     }
     return env | {"HF_HUB_DISABLE_TELEMETRY": "1", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+
+
+def commit() -> str:
+    """The commit measured (`-dirty` when the work tree has uncommitted changes)."""
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() or "?"

@@ -39,17 +39,6 @@ HF_TOKEN = "hf_bench"
 UNLIMITED = 1_000_000_000
 
 
-def commit() -> str:
-    """The commit measured (`-dirty` when the work tree has uncommitted changes)."""
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or "?"
-
-
 def say(text: str) -> None:
     print(text, flush=True)
 

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from catalogs import generate, mix, write_catalog
-from common import machine
-from harness import ROOT, START, EmulatorProcess, Poller, PostgresStore, commit, say
+from common import commit, machine
+from harness import ROOT, START, EmulatorProcess, Poller, PostgresStore, say
 from pgserver import throwaway_cluster
 from targets import judge
 

@@ -100,7 +100,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import clean_environment, machine
+from common import clean_environment, commit, machine
 from targets import peers_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -552,16 +552,6 @@ def table(results: list[dict[str, Any]], dead: int, alive: int) -> str:
 def target(results: list[dict[str, Any]], repeat: int) -> tuple[bool | None, str]:
     judged = peers_target({"results": results, "repeat": repeat, "commit": commit()})
     return judged.passed, judged.line()
-
-
-def commit() -> str:
-    done = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip() or "?"
 
 
 def readable(text: str, work: Path) -> str:

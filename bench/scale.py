@@ -54,8 +54,8 @@ from typing import Any
 
 # bench/ is the script's directory, so its sibling modules import as they are.
 from catalogs import Spec, generate, mix, write_catalog
-from common import clean_environment, machine
-from harness import ROOT, START, EmulatorProcess, Poller, commit, run_child, say
+from common import clean_environment, commit, machine
+from harness import ROOT, START, EmulatorProcess, Poller, run_child, say
 from targets import judge
 
 LARGE = 50_000

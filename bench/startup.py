@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common import clean_environment, machine
-from harness import ROOT, commit, run_child
+from common import clean_environment, commit, machine
+from harness import ROOT, run_child
 from targets import judge
 
 DOCUMENT = "# A list\n\n- [llama.cpp](https://github.com/ggerganov/llama.cpp): inference in C/C++\n"

@@ -141,7 +141,7 @@ def run_probe(
     env = clean_environment() | {"PYTHONPATH": os.pathsep.join([str(code), str(ROOT / "bench")])}
     argv = [sys.executable, __file__, "--child", str(world.path), "--child-out", str(run)]
     result = measure(argv, env, work, run, world, profile and profile / f"{name}.txt")
-    child = json.loads((run / "child.json").read_text())
+    child: dict[str, Any] = json.loads((run / "child.json").read_text())
     return result | child
 
 
