@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from monitor.catalog.file import write_atomically
 from monitor.model import EventType, Facts, Health, Kind
 from monitor.needs import READS
 from monitor.render.badge import badge_json
 from monitor.render.feed import FeedItem, render_feed
+from monitor.render.links import http_link
 from monitor.render.metrics import MetricsSnapshot, write_metrics
 from monitor.render.site import (
     Change,
@@ -131,7 +131,7 @@ def _row(
     state, facts = source.state, source.state.facts or Facts()
     return Row(
         name=source.name or source.url,
-        url=_link(source.url) or "",
+        url=http_link(source.url) or "",
         kind=facts.resolved_kind or source.kind.value,
         state="ignored" if source.judgement.ignore else state.health.value,
         stars=facts.stars,
@@ -141,7 +141,7 @@ def _row(
         flags=_flags(source, facts),
         # Where a rename or a permanent redirect said it went, while the list still has the
         # old URL (a facts URL alone is often just the canonical spelling of the same one).
-        moved_to=_link(moved or source.state.redirected_to),
+        moved_to=http_link(moved or source.state.redirected_to),
         changes=tuple(changes),
     )
 
@@ -192,13 +192,6 @@ def _short(value: str | None) -> str:
     if len(value) >= 19 and value[4] == "-" and value[10] == "T":
         return value[:10]
     return value
-
-
-def _link(url: str | None) -> str | None:
-    """`url` if a page may link to it (http or https), else None."""
-    if not url:
-        return None
-    return url if urlsplit(url).scheme in ("http", "https") else None
 
 
 # --- feed.atom and monitor.prom --------------------------------------------------------------

@@ -24,7 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+
+from monitor.render.links import http_link
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 #: The namespace of every id this module derives (a fixed, arbitrary UUID: never change it,
@@ -193,11 +194,7 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
 def _link(parent: ET.Element, href: str | None, rel: str, media: str | None) -> None:
     """A link only to an http(s) URL: a `javascript:` or `data:` URL never becomes clickable."""
     href = clean(href or "").strip()
-    try:
-        scheme = urlsplit(href).scheme.lower()
-    except ValueError:  # "http://[::1": not a URL a reader could follow
-        return
-    if scheme not in {"http", "https"}:
+    if http_link(href) is None:
         return
     attrs = {"rel": rel, "href": href}
     if media:
