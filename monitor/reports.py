@@ -113,11 +113,15 @@ class ListedSources(Sequence[ReportSource]):
         return list(self)[index]
 
 
+def day_report_paths(day: date, directory: Path) -> tuple[Path, Path]:
+    """Where `day`'s reports are: `YYYY-MM-DD.md` and `YYYY-MM-DD.json` in `directory`."""
+    return directory / f"{day.isoformat()}.md", directory / f"{day.isoformat()}.json"
+
+
 def write_day_reports(store: Store, day: date, directory: Path) -> list[Path]:
     """Write `YYYY-MM-DD.md` and `.json` for `day` into `directory`, each atomically."""
     report = day_report(store, day)
-    markdown = directory / f"{report.date}.md"
-    data = directory / f"{report.date}.json"
+    markdown, data = day_report_paths(day, directory)
     write_atomically(markdown, render_markdown(report))
     write_atomically(data, render_json_chunks(report))
     return [markdown, data]

@@ -36,7 +36,7 @@ from monitor.outputs import write_run_files
 from monitor.policy import Hosts, Subject, assess, expected_name, hold
 from monitor.probes import Probe
 from monitor.probes.drive import Drive
-from monitor.reports import write_day_reports
+from monitor.reports import day_report_paths, write_day_reports
 from monitor.settings import Policy
 from monitor.store import Checked, Store, StoredSource
 
@@ -155,7 +155,7 @@ def _reports(store: Store, now: datetime, reports_dir: Path, result: RunResult) 
     with nothing due would only add its own empty line, at the cost of reading back every
     listed source. Then the files every run leaves (`outputs`: the status page, the feed,
     the badge, the metrics), in `result.files`."""
-    day = [reports_dir / f"{now.date().isoformat()}.{suffix}" for suffix in ("md", "json")]
+    day = list(day_report_paths(now.date(), reports_dir))
     idle = not (
         result.checked
         or result.deferred

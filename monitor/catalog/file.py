@@ -127,9 +127,14 @@ class Catalog:
 
 def read_catalog_text(path: Path) -> str:
     """The catalog's text, or a `CatalogError` saying why it cannot be read."""
+    return decode_catalog(read_catalog_bytes(path), str(path))
+
+
+def read_catalog_bytes(path: Path) -> bytes:
+    """The catalog file's bytes, or a `CatalogError` saying why it cannot be read."""
     where = str(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise CatalogError(
             [
@@ -145,6 +150,10 @@ def read_catalog_text(path: Path) -> str:
         raise CatalogError([Problem(where, "is a directory, not a catalog file")]) from None
     except PermissionError:
         raise CatalogError([Problem(where, "permission denied")]) from None
+
+
+def decode_catalog(data: bytes, where: str) -> str:
+    """The catalog's bytes as text, or a `CatalogError`: binary, or not UTF-8."""
     if b"\x00" in data:
         raise CatalogError([Problem(where, "is a binary file, not a TOML catalog")])
     try:

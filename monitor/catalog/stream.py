@@ -36,8 +36,9 @@ from monitor.catalog.file import (
     TOP_LEVEL_KEYS,
     Catalog,
     LineIndex,
+    decode_catalog,
     parse_catalog,
-    read_catalog_text,
+    read_catalog_bytes,
     read_entry,
     scan_layout,
     unknown_key,
@@ -203,9 +204,13 @@ class StreamedCatalog:
 def open_catalog(path: Path) -> StreamedCatalog:
     """The catalog at `path` with its tables parsed and checked, its entries not yet
     (`CatalogError` for what is wrong with the file or its tables)."""
-    text = read_catalog_text(path)
-    digest = hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
-    return streamed_catalog(text, path, digest)
+    data = read_catalog_bytes(path)
+    # Over the bytes as read: hashing the text would encode a second copy of the file.
+    digest = hashlib.sha256(FORMAT.encode() + b"\n")
+    digest.update(data)
+    text = decode_catalog(data, str(path))
+    del data  # the text is all that is kept
+    return streamed_catalog(text, path, digest.hexdigest())
 
 
 def streamed_catalog(text: str, path: Path, digest: str) -> StreamedCatalog:
