@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 
 from monitor.catalog.file import write_atomically
@@ -106,14 +107,18 @@ def _page(
             moved[event.url] = event.new_url
         if event.at >= now - RECENT and event.event not in QUIET:
             changes[event.url].insert(0, Change(event.at.date().isoformat(), _words(item)))
-    sections, kinds = store.layout()
+    kinds = store.kinds()
     if Kind.HF_OWNER.value in kinds:
         kinds = sorted({*kinds, Kind.HF_MODEL.value})  # what `huggingface.co/gpt2` turns out
 
-    def rows(section: str) -> Iterator[Row]:
-        for source in store.iter_sources(section=section):
+    def rows(sources: Iterator[StoredSource]) -> Iterator[Row]:
+        for source in sources:
             recent = changes.get(source.url, [])[:CHANGES_SHOWN]
             yield _row(source, recent, stars.get(source.url, []), moved.get(source.url))
+
+    # One query for the whole list, its sections in catalog order; the page consumes each
+    # section's rows before asking for the next, as groupby needs.
+    grouped = groupby(store.iter_sources(by_section=True), key=lambda s: s.section)
 
     return Page(
         title=title,
@@ -121,7 +126,7 @@ def _page(
         total=total,
         counts=state_order(counts),
         kinds=kinds,
-        sections=(Section(name or "(no section)", rows(name)) for name in sections),
+        sections=(Section(name or "(no section)", rows(group)) for name, group in grouped),
     )
 
 

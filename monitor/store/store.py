@@ -223,15 +223,24 @@ class Store(Ledger):
         return list(self.iter_sources(active_only=active_only))
 
     def iter_sources(
-        self, *, active_only: bool = True, section: str | None = None
+        self, *, active_only: bool = True, by_section: bool = False
     ) -> Iterator[StoredSource]:
-        """Every (active) source, by id, or those of one `section`, read from the database
-        a page at a time (psycopg would otherwise fetch the whole result first)."""
-        query = sa.select(SOURCES).order_by(SOURCES.c.id)
+        """Every (active) source, by id, read from the database a page at a time (psycopg
+        would otherwise fetch the whole result first). `by_section`: grouped by section,
+        the sections in catalog order (that of their first source), one query for all."""
+        query = sa.select(SOURCES)
         if active_only:
             query = query.where(SOURCES.c.active.is_(True))
-        if section is not None:
-            query = query.where(SOURCES.c.section == section)
+        if by_section:
+            first = sa.select(SOURCES.c.section, sa.func.min(SOURCES.c.id).label("first"))
+            if active_only:
+                first = first.where(SOURCES.c.active.is_(True))
+            grouped = first.group_by(SOURCES.c.section).subquery()
+            query = query.join(grouped, grouped.c.section == SOURCES.c.section).order_by(
+                grouped.c.first, SOURCES.c.id
+            )
+        else:
+            query = query.order_by(SOURCES.c.id)
         with self.engine.connect() as db:
             rows = db.execution_options(stream_results=True, yield_per=1000).execute(query)
             for row in rows:
@@ -511,22 +520,11 @@ class Store(Ledger):
             for row in db.execution_options(stream_results=True, yield_per=5000).execute(query):
                 yield row.id, row.key, row.section
 
-    def layout(self) -> tuple[list[str], list[str]]:
-        """The active sources' sections in catalog order (of their first source), and their
-        kinds: how the status page arranges and filters the list."""
-        first = sa.func.min(SOURCES.c.id)
-        sections = (
-            sa.select(SOURCES.c.section, first)
-            .where(SOURCES.c.active.is_(True))
-            .group_by(SOURCES.c.section)
-            .order_by(first)
-        )
-        kinds = sa.select(SOURCES.c.kind).where(SOURCES.c.active.is_(True)).distinct()
+    def kinds(self) -> list[str]:
+        """The active sources' kinds, sorted: what the status page offers to filter by."""
+        query = sa.select(SOURCES.c.kind).where(SOURCES.c.active.is_(True)).distinct()
         with self.engine.connect() as db:
-            return (
-                [row.section for row in db.execute(sections)],
-                sorted(db.execute(kinds).scalars()),
-            )
+            return sorted(db.execute(query).scalars())
 
     def never_checked_count(self) -> int:
         """How many active sources were never checked (all of them `unknown`)."""
