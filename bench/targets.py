@@ -111,14 +111,7 @@ def judge(
         name = f"`monitor check` with nothing due <= {limit:g} s at {size:,} sources"
         if size in sizes:
             wall = sizes[size]["figures"]["wall_s_nothing_due"]
-            found.append(
-                Target(
-                    name,
-                    wall["median"] <= limit,
-                    f"median {wall['median']:.2f} s (min {wall['min']:.2f}, max {wall['max']:.2f})",
-                    scale_commit,
-                )
-            )
+            found.append(_within(name, wall, limit, scale_commit, digits=2))
         else:
             found.append(Target(name, None, f"not measured ({size:,} not run)"))
 
@@ -284,14 +277,13 @@ def _kept(
         name = f"{size:,} mixed sources in <= {limit:.0f} s at {LATENCY_MS:g} ms latency"
         if size in sizes and scale and scale["settings"]["latency_ms"] == LATENCY_MS:
             wall = sizes[size]["figures"]["wall_s_full"]
-            found.append(
-                Target(
-                    name,
-                    wall["median"] <= limit,
-                    f"median {wall['median']:.1f} s (min {wall['min']:.1f}, max {wall['max']:.1f})",
-                    commit,
-                )
-            )
+            found.append(_within(name, wall, limit, commit, digits=1))
         else:
             found.append(Target(name, None, f"not measured ({size:,} at {LATENCY_MS:g} ms)"))
     return found
+
+
+def _within(name: str, wall: dict[str, Any], limit: float, commit: str, *, digits: int) -> Target:
+    """A time target judged on the median of the repeats, their spread shown."""
+    spread = f"median {wall['median']:.{digits}f} s (min {wall['min']:.{digits}f}, "
+    return Target(name, wall["median"] <= limit, spread + f"max {wall['max']:.{digits}f})", commit)
